@@ -1,0 +1,81 @@
+"""``/api/v1/customers``: create, read, find by identity, and a customer's tickets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..services import customers
+from ..services.ticket_queries import TicketFilter, list_tickets
+from .auth import actor, authenticate_request
+from .schemas import (
+    CustomerCreateSchema,
+    CustomerSchema,
+    CustomerSearchArgs,
+    CustomerTicketArgs,
+    IdentitySchema,
+    TicketPageSchema,
+)
+
+blp = Blueprint(
+    "customers", __name__, url_prefix="/customers", description="Customers and identities"
+)
+blp.before_request(authenticate_request)
+
+
+@blp.route("")
+class Customers(MethodView):
+    @blp.arguments(CustomerSearchArgs, location="query")
+    @blp.response(200, CustomerSchema(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        """Find the customer behind an identity (`kind=phone&value=010-1234-5678`)."""
+        found = customers.find_customer(actor(), args["kind"], args["value"])
+        return [found] if found else []
+
+    @blp.arguments(CustomerCreateSchema)
+    @blp.response(201, CustomerSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a customer with one or more identities (409 if one is already taken)."""
+        return customers.create_customer(
+            actor(),
+            name=data["name"],
+            identities=[(i["kind"], i["value"]) for i in data["identities"]],
+            organization_id=data.get("organization_id"),
+            locale=data.get("locale"),
+        )
+
+
+@blp.route("/<int:customer_id>")
+class CustomerItem(MethodView):
+    @blp.response(200, CustomerSchema)
+    def get(self, customer_id: int) -> Any:
+        """One customer with identities and organization."""
+        return customers.get_customer(actor(), customer_id)
+
+
+@blp.route("/<int:customer_id>/identities")
+class CustomerIdentities(MethodView):
+    @blp.arguments(IdentitySchema)
+    @blp.response(201, CustomerSchema)
+    def post(self, data: dict[str, Any], customer_id: int) -> Any:
+        """Add an identity (email, phone, chat, slack, social) to a customer."""
+        customers.add_identity(actor(), customer_id, data["kind"], data["value"])
+        return customers.get_customer(actor(), customer_id)
+
+
+@blp.route("/<int:customer_id>/tickets")
+class CustomerTickets(MethodView):
+    @blp.arguments(CustomerTicketArgs, location="query")
+    @blp.response(200, TicketPageSchema)
+    def get(self, args: dict[str, Any], customer_id: int) -> Any:
+        """The customer's tickets, newest activity first."""
+        customers.get_customer(actor(), customer_id)
+        page = list_tickets(
+            actor(),
+            TicketFilter(customer_id=customer_id),
+            cursor=args.get("cursor"),
+            limit=args["limit"],
+        )
+        return {"items": page.tickets, "next_cursor": page.next_cursor}

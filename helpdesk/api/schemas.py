@@ -1,0 +1,241 @@
+"""Request and response schemas of REST API v1 (validation and the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+from webargs.fields import DelimitedList
+
+from ..models import Channel, IdentityKind, Priority, Role, Status
+from ..services.ticket_queries import MAX_LIMIT, SORTS
+
+STATUSES = [s.value for s in Status]
+PRIORITIES = [p.name.lower() for p in Priority]
+CHANNELS = [c.value for c in Channel]
+IDENTITY_KINDS = [k.value for k in IdentityKind]
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """ISO 8601 with an offset; naive input is rejected rather than guessed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", default_timezone=None, **kwargs)
+
+
+class ErrorDetail(ma.Schema):
+    code = fields.Str(required=True)
+    message = fields.Str(required=True)
+    fields = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
+
+
+class ErrorSchema(ma.Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+class Ref(ma.Schema):
+    id = fields.Int()
+    name = fields.Str()
+
+
+class TicketSchema(ma.Schema):
+    id = fields.Int()
+    number = fields.Int()
+    subject = fields.Str()
+    status = fields.Str(metadata={"enum": STATUSES})
+    priority = fields.Function(
+        lambda t: Priority(t.priority).name.lower(), metadata={"enum": PRIORITIES}
+    )
+    channel = fields.Str(metadata={"enum": CHANNELS})
+    customer = fields.Nested(Ref)
+    organization_id = fields.Int(allow_none=True)
+    group = fields.Nested(Ref, allow_none=True)
+    assignee = fields.Nested(Ref, allow_none=True)
+    tags = fields.Function(lambda t: [tag.name for tag in t.tags])
+    merged_into_id = fields.Int(allow_none=True)
+    message_count = fields.Int()
+    version = fields.Int(
+        metadata={"description": "Send back as `version` to detect concurrent edits"}
+    )
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    first_response_at = fields.DateTime(allow_none=True)
+    solved_at = fields.DateTime(allow_none=True)
+
+
+class TicketPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(TicketSchema))
+    next_cursor = fields.Str(
+        allow_none=True, metadata={"description": "Pass as `cursor` for the next page"}
+    )
+
+
+class TicketListArgs(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    status = DelimitedList(fields.Str(validate=validate.OneOf(STATUSES)), load_default=list)
+    assignee = fields.Str(metadata={"description": "A user id, `me` or `none` (unassigned)"})
+    group = fields.Int()
+    customer = fields.Int()
+    organization = fields.Int()
+    tag = fields.Str()
+    channel = fields.Str(validate=validate.OneOf(CHANNELS))
+    updated_since = AwareDateTime()
+    sort = fields.Str(load_default="-updated_at", validate=validate.OneOf(SORTS))
+    cursor = fields.Str()
+    limit = fields.Int(load_default=25, validate=validate.Range(1, MAX_LIMIT))
+
+
+class CustomerRefArgs(ma.Schema):
+    kind = fields.Str(required=True, validate=validate.OneOf(IDENTITY_KINDS))
+    value = fields.Str(required=True, validate=validate.Length(1, 320))
+    name = fields.Str(validate=validate.Length(max=200))
+
+
+class TicketCreateSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    subject = fields.Str(required=True, validate=validate.Length(1, 255))
+    body = fields.Str(metadata={"description": "Plain text of the customer's first message"})
+    body_html = fields.Str(metadata={"description": "HTML version; sanitized on arrival"})
+    channel = fields.Str(load_default="api", validate=validate.OneOf(CHANNELS))
+    customer_id = fields.Int()
+    customer = fields.Nested(
+        CustomerRefArgs, metadata={"description": "Found or created by identity"}
+    )
+    priority = fields.Str(load_default="normal", validate=validate.OneOf(PRIORITIES))
+    group_id = fields.Int(allow_none=True)
+    assignee_id = fields.Int(allow_none=True)
+    tags = fields.List(fields.Str(validate=validate.Length(1, 64)), load_default=list)
+
+    @ma.validates_schema
+    def _one_customer(self, data: dict[str, Any], **_: Any) -> None:
+        if ("customer_id" in data) == ("customer" in data):
+            raise ma.ValidationError("Give exactly one of customer_id and customer.", "customer")
+        if not data.get("body") and not data.get("body_html"):
+            raise ma.ValidationError("The first message needs a body.", "body")
+
+
+class TicketUpdateSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    subject = fields.Str(validate=validate.Length(1, 255))
+    status = fields.Str(validate=validate.OneOf(STATUSES))
+    priority = fields.Str(validate=validate.OneOf(PRIORITIES))
+    group_id = fields.Int(allow_none=True)
+    assignee_id = fields.Int(allow_none=True)
+    tags = fields.List(fields.Str(validate=validate.Length(1, 64)))
+    version = fields.Int(metadata={"description": "The version you saw; 409 if it changed since"})
+
+
+class MergeSchema(ma.Schema):
+    target_id = fields.Int(required=True)
+
+
+class AttachmentSchema(ma.Schema):
+    id = fields.Int()
+    filename = fields.Str()
+    content_type = fields.Str()
+    size = fields.Int()
+    sha256 = fields.Str()
+
+
+class MessageSchema(ma.Schema):
+    id = fields.Int()
+    ticket_id = fields.Int()
+    direction = fields.Str(metadata={"enum": ["in", "out"]})
+    kind = fields.Str()
+    is_public = fields.Bool()
+    author_user_id = fields.Int(allow_none=True)
+    author_customer_id = fields.Int(allow_none=True)
+    body_text = fields.Str()
+    body_html = fields.Str()
+    external_id = fields.Str(allow_none=True)
+    created_at = fields.DateTime()
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+
+
+class ReplySchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    body = fields.Str()
+    body_html = fields.Str()
+    status = fields.Str(validate=validate.OneOf(["open", "pending", "on-hold", "solved"]))
+    version = fields.Int()
+
+    @ma.validates_schema
+    def _some_body(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("body") or "").strip() and not data.get("body_html"):
+            raise ma.ValidationError("A body is required.", "body")
+
+
+class NoteSchema(ReplySchema):
+    class Meta:
+        unknown = ma.RAISE
+        exclude = ("status", "version")
+
+
+class AuditEventSchema(ma.Schema):
+    id = fields.Int()
+    action = fields.Str()
+    actor_user_id = fields.Int(allow_none=True)
+    actor_customer_id = fields.Int(allow_none=True)
+    changes = fields.Dict()
+    data = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class IdentitySchema(ma.Schema):
+    kind = fields.Str(required=True, validate=validate.OneOf(IDENTITY_KINDS))
+    value = fields.Str(required=True, validate=validate.Length(1, 320))
+
+
+class CustomerSchema(ma.Schema):
+    id = fields.Int()
+    name = fields.Str()
+    organization = fields.Nested(Ref, allow_none=True)
+    locale = fields.Str(allow_none=True)
+    identities = fields.List(fields.Nested(IdentitySchema))
+    created_at = fields.DateTime()
+
+
+class CustomerCreateSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    name = fields.Str(required=True, validate=validate.Length(1, 200))
+    identities = fields.List(
+        fields.Nested(IdentitySchema), required=True, validate=validate.Length(min=1)
+    )
+    organization_id = fields.Int(allow_none=True)
+    locale = fields.Str(allow_none=True, validate=validate.OneOf(["en", "ko"]))
+
+
+class CustomerSearchArgs(ma.Schema):
+    kind = fields.Str(required=True, validate=validate.OneOf(IDENTITY_KINDS))
+    value = fields.Str(required=True)
+
+
+class CustomerTicketArgs(ma.Schema):
+    cursor = fields.Str()
+    limit = fields.Int(load_default=25, validate=validate.Range(1, MAX_LIMIT))
+
+
+class UserSchema(ma.Schema):
+    id = fields.Int()
+    email = fields.Str()
+    name = fields.Str()
+    role = fields.Str(metadata={"enum": [r.value for r in Role]})
+    locale = fields.Str()
+    timezone = fields.Str()
+    groups = fields.List(fields.Nested(Ref))
+
+
+def as_utc(value: Any) -> Any:
+    return value.astimezone(UTC) if value is not None else None

@@ -1,0 +1,158 @@
+"""``/api/v1/tickets``: list, create, read, change, merge; messages, replies and notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..models import Priority
+from ..services import audit, messages, tickets
+from ..services.errors import Invalid
+from ..services.ticket_queries import TicketFilter, list_tickets
+from .auth import actor, authenticate_request
+from .schemas import (
+    AuditEventSchema,
+    MergeSchema,
+    MessageSchema,
+    NoteSchema,
+    ReplySchema,
+    TicketCreateSchema,
+    TicketListArgs,
+    TicketPageSchema,
+    TicketSchema,
+    TicketUpdateSchema,
+)
+
+blp = Blueprint(
+    "tickets", __name__, url_prefix="/tickets", description="Tickets and their conversation"
+)
+blp.before_request(authenticate_request)
+
+
+def _assignee_filter(raw: str | None, flt: TicketFilter) -> None:
+    if raw is None:
+        return
+    if raw == "none":
+        flt.unassigned = True
+    elif raw == "me":
+        flt.assignee_id = actor().user_id
+    elif raw.isdigit():
+        flt.assignee_id = int(raw)
+    else:
+        raise Invalid("assignee is a user id, 'me' or 'none'.", fields={"assignee": ["invalid"]})
+
+
+@blp.route("")
+class Tickets(MethodView):
+    @blp.arguments(TicketListArgs, location="query")
+    @blp.response(200, TicketPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List tickets, newest activity first, one page per call (cursor pagination)."""
+        flt = TicketFilter(
+            statuses=args["status"],
+            group_id=args.get("group"),
+            customer_id=args.get("customer"),
+            organization_id=args.get("organization"),
+            tag=args.get("tag"),
+            channel=args.get("channel"),
+            updated_since=args.get("updated_since"),
+        )
+        _assignee_filter(args.get("assignee"), flt)
+        page = list_tickets(
+            actor(), flt, sort=args["sort"], cursor=args.get("cursor"), limit=args["limit"]
+        )
+        return {"items": page.tickets, "next_cursor": page.next_cursor}
+
+    @blp.arguments(TicketCreateSchema)
+    @blp.response(201, TicketSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Open a ticket; the body is the customer's first message."""
+        customer = data.get("customer")
+        ticket = tickets.create_ticket(
+            actor(),
+            subject=data["subject"],
+            body_text=data.get("body"),
+            body_html=data.get("body_html"),
+            channel=data["channel"],
+            customer_id=data.get("customer_id"),
+            customer_identity=(customer["kind"], customer["value"]) if customer else None,
+            customer_name=customer.get("name") if customer else None,
+            priority=Priority[data["priority"].upper()],
+            group_id=data.get("group_id"),
+            assignee_id=data.get("assignee_id"),
+            tags=data["tags"],
+        )
+        return tickets.get_ticket(actor(), ticket.id)
+
+
+@blp.route("/<int:ticket_id>")
+class TicketItem(MethodView):
+    @blp.response(200, TicketSchema)
+    def get(self, ticket_id: int) -> Any:
+        """One ticket."""
+        return tickets.get_ticket(actor(), ticket_id)
+
+    @blp.arguments(TicketUpdateSchema)
+    @blp.response(200, TicketSchema)
+    def patch(self, data: dict[str, Any], ticket_id: int) -> Any:
+        """Change status, priority, group, assignee, tags or subject. Send `version` to avoid
+        overwriting a colleague's change (409 if the ticket changed since you read it)."""
+        expected = data.pop("version", None)
+        tickets.update_ticket(actor(), ticket_id, data, expected_version=expected)
+        return tickets.get_ticket(actor(), ticket_id)
+
+
+@blp.route("/<int:ticket_id>/merge")
+class TicketMerge(MethodView):
+    @blp.arguments(MergeSchema)
+    @blp.response(200, TicketSchema)
+    def post(self, data: dict[str, Any], ticket_id: int) -> Any:
+        """Merge this ticket into `target_id`; returns the target."""
+        target = tickets.merge_tickets(actor(), ticket_id, data["target_id"])
+        return tickets.get_ticket(actor(), target.id)
+
+
+@blp.route("/<int:ticket_id>/messages")
+class TicketMessages(MethodView):
+    @blp.response(200, MessageSchema(many=True))
+    def get(self, ticket_id: int) -> Any:
+        """The conversation, oldest first (internal notes included for staff)."""
+        return messages.list_messages(actor(), ticket_id)
+
+
+@blp.route("/<int:ticket_id>/replies")
+class TicketReplies(MethodView):
+    @blp.arguments(ReplySchema)
+    @blp.response(201, MessageSchema)
+    def post(self, data: dict[str, Any], ticket_id: int) -> Any:
+        """A public reply to the customer, optionally setting the status in the same step."""
+        return messages.reply_to_ticket(
+            actor(),
+            ticket_id,
+            body_text=data.get("body"),
+            body_html=data.get("body_html"),
+            status=data.get("status"),
+            expected_version=data.get("version"),
+        )
+
+
+@blp.route("/<int:ticket_id>/notes")
+class TicketNotes(MethodView):
+    @blp.arguments(NoteSchema)
+    @blp.response(201, MessageSchema)
+    def post(self, data: dict[str, Any], ticket_id: int) -> Any:
+        """An internal note, never shown to the customer."""
+        return messages.add_note(
+            actor(), ticket_id, body_text=data.get("body"), body_html=data.get("body_html")
+        )
+
+
+@blp.route("/<int:ticket_id>/history")
+class TicketHistory(MethodView):
+    @blp.response(200, AuditEventSchema(many=True))
+    def get(self, ticket_id: int) -> Any:
+        """Every change to the ticket: who, what, before and after, when."""
+        tickets.get_ticket(actor(), ticket_id)
+        return audit.ticket_history(actor(), ticket_id)

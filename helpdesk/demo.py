@@ -1,0 +1,196 @@
+"""Demo data: a small Korean-and-English help-desk with tickets on every channel.
+
+Everything goes through the service layer, exactly as real traffic would.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .models import Ticket, User
+from .services import customers, messages, tickets, users
+from .services.permissions import SYSTEM, Actor
+from .services.transaction import current_session as session
+
+DEMO_PASSWORD = "dangol-demo"
+
+STAFF = [
+    ("admin@dangol.test", "관리자 Admin", "admin", "ko", "Asia/Seoul", ["고객지원 Support"]),
+    (
+        "jimin@dangol.test",
+        "김지민",
+        "agent",
+        "ko",
+        "Asia/Seoul",
+        ["고객지원 Support", "결제 Billing"],
+    ),
+    ("alex@dangol.test", "Alex Morgan", "agent", "en", "Europe/London", ["고객지원 Support"]),
+    ("sales@dangol.test", "박서준 (Sales)", "sales", "ko", "Asia/Seoul", []),
+    ("marketing@dangol.test", "Emma Lee (Marketing)", "marketing", "en", "America/New_York", []),
+]
+
+CUSTOMERS = [
+    ("이수진", [("email", "sujin.lee@example.kr"), ("phone", "010-2345-6789")], "한빛상사"),
+    ("Daniel Park", [("email", "daniel@acme.example"), ("slack", "T0ACME:U0DANIEL")], "Acme Corp"),
+    ("최영호", [("phone", "+82 2-555-0199"), ("social", "twitter:@youngho_choi")], None),
+    ("Sarah Kim", [("email", "sarah.kim@example.com"), ("chat", "visitor-7f3a")], "Acme Corp"),
+]
+
+TICKETS = [
+    # customer index, channel, subject, body, priority, tags, group index, assignee email
+    (
+        0,
+        "email",
+        "환불 요청드립니다",
+        "지난주에 주문한 상품을 환불하려면 어떻게 해야 하나요? 주문번호는 2026-1142입니다.",
+        "high",
+        ["환불", "주문"],
+        1,
+        "jimin@dangol.test",
+    ),
+    (
+        1,
+        "social",
+        "Cannot log in to the dashboard",
+        "Since this morning the login page says my password is wrong, although I reset it twice.",
+        "urgent",
+        ["login"],
+        0,
+        None,
+    ),
+    (
+        2,
+        "phone",
+        "배송 지연 문의",
+        "고객이 전화로 배송이 일주일째 지연되고 있다고 문의함. 송장번호 확인 요청.",
+        "normal",
+        ["배송"],
+        0,
+        None,
+    ),
+    (
+        3,
+        "chat",
+        "How do I export my invoices?",
+        "Is there a way to download all 2026 invoices as PDF?",
+        "low",
+        ["billing", "export"],
+        1,
+        "alex@dangol.test",
+    ),
+    (
+        1,
+        "email",
+        "Invoice address change",
+        "Please change our billing address to 12 Teheran-ro, Gangnam-gu, Seoul.",
+        "normal",
+        ["billing"],
+        1,
+        None,
+    ),
+    (
+        0,
+        "web",
+        "앱 알림이 오지 않아요",
+        "안드로이드 앱에서 푸시 알림이 전혀 오지 않습니다. 설정은 모두 켜져 있어요.",
+        "normal",
+        ["앱", "알림"],
+        0,
+        "jimin@dangol.test",
+    ),
+]
+
+
+def load_demo() -> list[tuple[str, str]]:
+    """Create the demo instance unless it exists; return the staff logins."""
+    logins = [(email, role) for email, _, role, *_ in STAFF]
+    if session().scalar(select(User.id).where(User.email == STAFF[0][0])) is not None:
+        return logins
+    group_ids = [
+        users.create_group(SYSTEM, name).id for name in ("고객지원 Support", "결제 Billing")
+    ]
+    group_by_name = {"고객지원 Support": group_ids[0], "결제 Billing": group_ids[1]}
+    staff: dict[str, User] = {}
+    for email, name, role, locale, zone, groups in STAFF:
+        staff[email] = users.create_user(
+            SYSTEM,
+            email=email,
+            name=name,
+            password=DEMO_PASSWORD,
+            role=role,
+            locale=locale,
+            timezone=zone,
+            group_ids=[group_by_name[g] for g in groups],
+        )
+    orgs: dict[str, int] = {}
+    people = []
+    for name, identities, org in CUSTOMERS:
+        if org and org not in orgs:
+            orgs[org] = customers.create_organization(SYSTEM, org).id
+        people.append(
+            customers.create_customer(
+                SYSTEM,
+                name=name,
+                identities=identities,
+                organization_id=orgs.get(org) if org else None,
+                locale="ko" if any("\uac00" <= ch <= "\ud7a3" for ch in name) else "en",
+            )
+        )
+    created: list[Ticket] = []
+    for who, channel, subject, body, priority, tags, group, assignee in TICKETS:
+        created.append(
+            tickets.create_ticket(
+                SYSTEM,
+                subject=subject,
+                body_text=body,
+                channel=channel,
+                customer_id=people[who].id,
+                priority=priority,
+                tags=tags,
+                group_id=group_ids[group],
+                assignee_id=staff[assignee].id if assignee else None,
+            )
+        )
+    jimin, alex = Actor.of(staff["jimin@dangol.test"]), Actor.of(staff["alex@dangol.test"])
+    sales = Actor.of(staff["sales@dangol.test"])
+    messages.reply_to_ticket(
+        jimin,
+        created[0].id,
+        body_text=(
+            "안녕하세요, 이수진 고객님. 환불 접수되었습니다. 영업일 기준 3일 이내에 처리됩니다."
+        ),
+        status="pending",
+    )
+    messages.add_note(
+        sales,
+        created[0].id,
+        body_text="VIP 고객입니다. 다음 주 재계약 미팅 예정 — 신속 처리 부탁드려요.",
+    )
+    messages.add_customer_message(
+        SYSTEM, created[0].id, body_text="빠른 답변 감사합니다! 카드 취소로 부탁드려요."
+    )
+    messages.reply_to_ticket(
+        alex,
+        created[3].id,
+        body_text=(
+            "Hi Sarah, go to Billing > Invoices and choose 'Export all'. "
+            "You will get a ZIP of PDFs."
+        ),
+        status="solved",
+    )
+    messages.add_note(
+        alex,
+        created[1].id,
+        body_text="Looks like the SSO outage from this morning. @jimin can you confirm?",
+    )
+    duplicate = tickets.create_ticket(
+        SYSTEM,
+        subject="Login still broken",
+        body_text="Any news? My whole team is locked out.",
+        channel="email",
+        customer_id=people[1].id,
+        priority="high",
+        group_id=group_ids[0],
+    )
+    tickets.merge_tickets(jimin, duplicate.id, created[1].id)
+    return logins

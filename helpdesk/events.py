@@ -1,0 +1,110 @@
+"""Domain events, queued during a transaction and delivered only after it commits.
+
+Services call ``publish(session, event)`` while they write. When the session commits, every
+subscriber (the Socket.IO fan-out today; automations and notifications later) receives the
+events in order; when it rolls back they are dropped, so a change that did not happen is never
+announced. Events are plain records, not Socket.IO payloads, so any consumer can use them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+_PENDING = "dangol_pending_events"
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    name: ClassVar[str] = "event"
+
+
+@dataclass(frozen=True)
+class TicketCreated(DomainEvent):
+    name: ClassVar[str] = "ticket.created"
+    ticket: dict[str, Any]
+    actor_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TicketUpdated(DomainEvent):
+    """``changes`` maps each changed field to ``[before, after]``."""
+
+    name: ClassVar[str] = "ticket.updated"
+    ticket: dict[str, Any]
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    actor_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MessageAdded(DomainEvent):
+    name: ClassVar[str] = "message.added"
+    ticket: dict[str, Any]
+    message: dict[str, Any]
+    actor_user_id: int | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return bool(self.message["is_public"])
+
+
+@dataclass(frozen=True)
+class TicketMerged(DomainEvent):
+    name: ClassVar[str] = "ticket.merged"
+    source: dict[str, Any]
+    target: dict[str, Any]
+    actor_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CustomerChanged(DomainEvent):
+    name: ClassVar[str] = "customer.changed"
+    customer: dict[str, Any]
+    created: bool = False
+    actor_user_id: int | None = None
+
+
+Subscriber = Callable[[DomainEvent], None]
+_subscribers: dict[str, Subscriber] = {}
+
+
+def subscribe(key: str, subscriber: Subscriber) -> None:
+    """Register (or replace) the subscriber known as ``key``."""
+    _subscribers[key] = subscriber
+
+
+def unsubscribe(key: str) -> None:
+    _subscribers.pop(key, None)
+
+
+def publish(session: Session, event: DomainEvent) -> None:
+    """Queue ``event`` to be delivered when ``session`` commits."""
+    session.info.setdefault(_PENDING, []).append(event)
+
+
+def _deliver(events: list[DomainEvent]) -> None:
+    for domain_event in events:
+        for key, subscriber in list(_subscribers.items()):
+            try:
+                subscriber(domain_event)
+            except Exception:  # a broken consumer must never undo or block a committed change
+                log.exception("event subscriber %s failed on %s", key, domain_event.name)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    events = session.info.pop(_PENDING, None)
+    if events:
+        _deliver(events)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

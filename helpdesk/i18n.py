@@ -1,0 +1,45 @@
+"""Languages and time zones: the user's own settings first, then the browser's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, request
+from flask_babel import format_datetime
+from flask_login import current_user
+
+from .extensions import babel
+
+LOCALES = ["en", "ko"]
+
+
+def select_locale() -> str | None:
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return str(current_user.locale)
+    chosen = request.args.get("lang") or request.cookies.get("dangol_lang")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES)
+
+
+def select_timezone() -> str | None:
+    if current_user and current_user.is_authenticated:
+        return str(current_user.timezone)
+    return None
+
+
+def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    """Format an aware UTC datetime in the viewer's time zone and language."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)  # Flask-Babel converts to the selected time zone
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories="translations",
+    )
+    app.jinja_env.filters["localtime"] = local_datetime

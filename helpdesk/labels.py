@@ -1,0 +1,51 @@
+"""Translatable names of the values stored in the database (statuses, channels, roles...).
+
+Stored values stay English identifiers; screens show these labels in the viewer's language.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    # statuses
+    "new": _l("New"),
+    "open": _l("Open"),
+    "pending": _l("Pending"),
+    "on-hold": _l("On hold"),
+    "solved": _l("Solved"),
+    "closed": _l("Closed"),
+    # channels and message kinds
+    "email": _l("Email"),
+    "chat": _l("Chat"),
+    "phone": _l("Phone"),
+    "social": _l("Social"),
+    "web": _l("Web"),
+    "api": _l("API"),
+    "note": _l("Note"),
+    "slack": _l("Slack"),
+    # priorities
+    "low": _l("Low"),
+    "normal": _l("Normal"),
+    "high": _l("High"),
+    "urgent": _l("Urgent"),
+    # roles
+    "admin": _l("Admin"),
+    "agent": _l("Agent"),
+    "sales": _l("Sales"),
+    "marketing": _l("Marketing"),
+}
+
+PRIORITY_NAMES = {1: "low", 2: "normal", 3: "high", 4: "urgent"}
+
+
+def label(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = PRIORITY_NAMES.get(value, str(value))
+    key = str(value)
+    return str(LABELS.get(key, key))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["label"] = label

@@ -1,0 +1,44 @@
+"""The data model. Import from here so that every table is registered on ``Base.metadata``."""
+
+from .audit import AuditEvent
+from .base import Base, utcnow
+from .customer import Customer, CustomerIdentity, IdentityKind, Organization
+from .message import Attachment, Direction, Message, MessageKind
+from .ticket import (
+    OPEN_STATUSES,
+    Channel,
+    Counter,
+    Priority,
+    Status,
+    Tag,
+    Ticket,
+    ticket_tags,
+)
+from .user import ApiToken, Group, Role, User, user_groups
+
+__all__ = [
+    "OPEN_STATUSES",
+    "ApiToken",
+    "Attachment",
+    "AuditEvent",
+    "Base",
+    "Channel",
+    "Counter",
+    "Customer",
+    "CustomerIdentity",
+    "Direction",
+    "Group",
+    "IdentityKind",
+    "Message",
+    "MessageKind",
+    "Organization",
+    "Priority",
+    "Role",
+    "Status",
+    "Tag",
+    "Ticket",
+    "User",
+    "ticket_tags",
+    "user_groups",
+    "utcnow",
+]

@@ -1,0 +1,151 @@
+"""Socket.IO: authenticated connections, rooms, and the fan-out of committed domain events.
+
+Rooms: ``queue:all`` (every staff member's open queue), ``ticket:<id>``, ``customer:<id>`` and
+``user:<id>``. A connection must be a signed-in staff session; it joins ``queue:all`` and its
+own ``user:`` room, and joins a ticket or customer room only after the service layer says the
+user may read it. With ``HELPDESK_REDIS_URL`` set, every process (web or worker) publishes
+through Redis, so an event reaches browsers connected to any web process.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request
+from flask_login import current_user
+from flask_socketio import disconnect, join_room, leave_room
+
+from . import events
+from .events import (
+    CustomerChanged,
+    DomainEvent,
+    MessageAdded,
+    TicketCreated,
+    TicketMerged,
+    TicketUpdated,
+)
+from .extensions import socketio
+from .services import customers, tickets
+from .services.errors import ServiceError
+from .services.permissions import Actor
+
+log = logging.getLogger(__name__)
+
+QUEUE_ROOM = "queue:all"
+
+
+def rooms_for(event: DomainEvent) -> list[tuple[str, str, dict[str, Any]]]:
+    """Where each committed event goes: ``(event name, room, payload)`` triples.
+
+    Everything here is staff-only today; the customer portal will get its own rooms carrying
+    public messages only, so internal notes can never reach a customer's socket.
+    """
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    if isinstance(event, TicketCreated | TicketUpdated):
+        payload: dict[str, Any] = {"ticket": event.ticket, "actor_user_id": event.actor_user_id}
+        if isinstance(event, TicketUpdated):
+            payload["changes"] = event.changes
+        ticket = event.ticket
+        out.append((event.name, QUEUE_ROOM, payload))
+        out.append((event.name, f"ticket:{ticket['id']}", payload))
+        out.append((event.name, f"customer:{ticket['customer_id']}", payload))
+    elif isinstance(event, MessageAdded):
+        payload = {
+            "ticket": event.ticket,
+            "message": event.message,
+            "actor_user_id": event.actor_user_id,
+        }
+        out.append((event.name, f"ticket:{event.ticket['id']}", payload))
+        out.append((event.name, f"customer:{event.ticket['customer_id']}", payload))
+        out.append(
+            (
+                "ticket.updated",
+                QUEUE_ROOM,
+                {"ticket": event.ticket, "changes": {}, "actor_user_id": event.actor_user_id},
+            )
+        )
+    elif isinstance(event, TicketMerged):
+        payload = {
+            "source": event.source,
+            "target": event.target,
+            "actor_user_id": event.actor_user_id,
+        }
+        for room in (
+            QUEUE_ROOM,
+            f"ticket:{event.source['id']}",
+            f"ticket:{event.target['id']}",
+            f"customer:{event.target['customer_id']}",
+        ):
+            out.append((event.name, room, payload))
+    elif isinstance(event, CustomerChanged):
+        out.append(
+            (
+                event.name,
+                f"customer:{event.customer['id']}",
+                {"customer": event.customer, "created": event.created},
+            )
+        )
+    return out
+
+
+def _fan_out(event: DomainEvent) -> None:
+    for name, room, payload in rooms_for(event):
+        socketio.emit(name, payload, to=room)
+
+
+def _actor() -> Actor | None:
+    if current_user and current_user.is_authenticated:
+        return Actor.of(current_user._get_current_object())
+    return None
+
+
+@socketio.on("connect")
+def _connect(_auth: Any = None) -> bool:
+    actor = _actor()
+    if actor is None:
+        return False  # refuses the connection
+    join_room(QUEUE_ROOM)
+    join_room(f"user:{actor.user_id}")
+    return True
+
+
+@socketio.on("subscribe")
+def _subscribe(data: Any) -> dict[str, Any]:
+    """Join ``ticket:<id>`` or ``customer:<id>`` if the service layer lets this user read it."""
+    actor = _actor()
+    if actor is None:
+        disconnect()
+        return {"ok": False, "error": "unauthorized"}
+    room = str((data or {}).get("room", ""))
+    kind, _, raw_id = room.partition(":")
+    if kind not in ("ticket", "customer") or not raw_id.isdigit():
+        return {"ok": False, "error": "unknown room"}
+    try:
+        if kind == "ticket":
+            tickets.get_ticket(actor, int(raw_id))
+        else:
+            customers.get_customer(actor, int(raw_id))
+    except ServiceError as exc:
+        return {"ok": False, "error": exc.code}
+    join_room(room)
+    return {"ok": True, "room": room}
+
+
+@socketio.on("unsubscribe")
+def _unsubscribe(data: Any) -> dict[str, Any]:
+    room = str((data or {}).get("room", ""))
+    if room.startswith(("ticket:", "customer:")):
+        leave_room(room, sid=request.sid)  # type: ignore[attr-defined]
+    return {"ok": True}
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config["HELPDESK"]
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        message_queue=settings.redis_url,
+        manage_session=False,  # use Flask's cookie session, so login state is shared with HTTP
+    )
+    events.subscribe("socketio", _fan_out)

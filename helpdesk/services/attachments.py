@@ -1,0 +1,72 @@
+"""Attachment storage: bytes in the instance folder, addressed by their SHA-256.
+
+Identical files are stored once. A file is written before the transaction that references it
+commits; if that transaction rolls back, the file stays as an unreferenced blob, which is
+harmless and can be collected later, whereas the opposite order could lose data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from .errors import Invalid
+
+_SAFE_NAME = 255
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str | None = None
+
+
+def storage_root() -> Path:
+    return Path(current_app.config["HELPDESK"].instance_path) / "attachments"
+
+
+def blob_path(sha256: str) -> Path:
+    return storage_root() / sha256[:2] / sha256[2:4] / sha256
+
+
+def store_blob(data: bytes) -> str:
+    """Write ``data`` (once) and return its SHA-256 hex digest."""
+    limit = current_app.config["HELPDESK"].attachment_max_bytes
+    if len(data) > limit:
+        raise Invalid(
+            f"Attachment is {len(data)} bytes; the limit is {limit} bytes.",
+            fields={"attachments": ["too large"]},
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    target = blob_path(digest)
+    if target.exists():
+        return digest
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def clean_filename(name: str) -> str:
+    """Keep the customer's file name readable (Hangul included) but path-free."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip().strip(".")
+    return (base or "attachment")[:_SAFE_NAME]
+
+
+def read_blob(sha256: str) -> bytes:
+    return blob_path(sha256).read_bytes()

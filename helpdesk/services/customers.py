@@ -1,0 +1,184 @@
+"""Customers and organizations, found and created through their channel identities."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..events import CustomerChanged, publish
+from ..models import Customer, CustomerIdentity, Organization
+from . import audit
+from .errors import Conflict, Invalid, NotFound
+from .identities import normalize_identity
+from .permissions import Actor, Permission, require
+from .snapshots import customer_snapshot
+from .transaction import current_session, transaction
+
+
+def _clean_name(name: str | None, fallback: str) -> str:
+    name = (name or "").strip()
+    return (name or fallback)[:200]
+
+
+def find_customer(actor: Actor, kind: str, value: str) -> Customer | None:
+    """The customer owning the identity ``kind``/``value``, if any."""
+    require(actor, Permission.CUSTOMER_READ)
+    normalized = normalize_identity(kind, value)
+    stmt = (
+        select(Customer)
+        .join(CustomerIdentity)
+        .where(CustomerIdentity.kind == kind, CustomerIdentity.value == normalized)
+    )
+    return current_session().scalar(stmt)
+
+
+def get_customer(actor: Actor, customer_id: int) -> Customer:
+    require(actor, Permission.CUSTOMER_READ)
+    if actor.kind == "customer" and actor.customer_id != customer_id:
+        raise NotFound(f"Customer {customer_id} not found.")
+    customer = current_session().get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"Customer {customer_id} not found.")
+    return customer
+
+
+def create_customer(
+    actor: Actor,
+    *,
+    name: str,
+    identities: list[tuple[str, str]],
+    organization_id: int | None = None,
+    locale: str | None = None,
+) -> Customer:
+    """Create a customer with at least one identity; an identity already taken is a conflict."""
+    require(actor, Permission.CUSTOMER_WRITE)
+    if not identities:
+        raise Invalid(
+            "A customer needs at least one identity.", fields={"identities": ["required"]}
+        )
+    normalized = [
+        (kind, normalize_identity(kind, value), value.strip()) for kind, value in identities
+    ]
+    if locale is not None and locale not in ("en", "ko"):
+        raise Invalid("Locale must be en or ko.", fields={"locale": ["one of en, ko"]})
+    with transaction() as session:
+        if organization_id is not None and session.get(Organization, organization_id) is None:
+            raise Invalid("Unknown organization.", fields={"organization_id": ["unknown"]})
+        for kind, value, _ in normalized:
+            if _identity_owner(session, kind, value) is not None:
+                raise Conflict(f"The {kind} identity {value} already belongs to a customer.")
+        customer = Customer(
+            name=_clean_name(name, normalized[0][2]), organization_id=organization_id, locale=locale
+        )
+        session.add(customer)
+        session.flush()
+        for kind, value, display in normalized:
+            session.add(
+                CustomerIdentity(customer_id=customer.id, kind=kind, value=value, display=display)
+            )
+        session.flush()
+        session.refresh(customer, ["identities"])
+        audit.record(session, actor, "customer.created", customer_id=customer.id)
+        publish(
+            session,
+            CustomerChanged(customer_snapshot(customer), created=True, actor_user_id=actor.user_id),
+        )
+    return customer
+
+
+def resolve_customer(
+    actor: Actor, kind: str, value: str, *, name: str | None = None
+) -> tuple[Customer, bool]:
+    """Find the customer behind an identity or create one; return it and whether it is new.
+
+    Safe against two channels seeing the same new identity at once: the loser of the insert
+    race rolls back its savepoint and uses the winner's customer.
+    """
+    require(actor, Permission.CUSTOMER_WRITE)
+    normalized = normalize_identity(kind, value)
+    with transaction() as session:
+        existing = _identity_owner(session, kind, normalized)
+        if existing is not None:
+            return existing, False
+        try:
+            with session.begin_nested():
+                customer = Customer(name=_clean_name(name, value.strip()))
+                session.add(customer)
+                session.flush()
+                session.add(
+                    CustomerIdentity(
+                        customer_id=customer.id, kind=kind, value=normalized, display=value.strip()
+                    )
+                )
+                session.flush()
+        except IntegrityError:
+            winner = _identity_owner(session, kind, normalized)
+            if winner is None:
+                raise
+            return winner, False
+        session.refresh(customer, ["identities"])
+        audit.record(
+            session,
+            actor,
+            "customer.created",
+            customer_id=customer.id,
+            data={"identity": {"kind": kind, "value": normalized}},
+        )
+        publish(
+            session,
+            CustomerChanged(customer_snapshot(customer), created=True, actor_user_id=actor.user_id),
+        )
+    return customer, True
+
+
+def add_identity(actor: Actor, customer_id: int, kind: str, value: str) -> CustomerIdentity:
+    require(actor, Permission.CUSTOMER_WRITE)
+    normalized = normalize_identity(kind, value)
+    with transaction() as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound(f"Customer {customer_id} not found.")
+        owner = _identity_owner(session, kind, normalized)
+        if owner is not None:
+            raise Conflict(
+                f"The {kind} identity {normalized} already belongs to customer {owner.id}."
+            )
+        identity = CustomerIdentity(
+            customer_id=customer_id, kind=kind, value=normalized, display=value.strip()
+        )
+        session.add(identity)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "customer.identity_added",
+            customer_id=customer_id,
+            changes={"identities": [None, f"{kind}:{normalized}"]},
+        )
+        session.refresh(customer, ["identities"])
+        publish(session, CustomerChanged(customer_snapshot(customer), actor_user_id=actor.user_id))
+    return identity
+
+
+def create_organization(actor: Actor, name: str, domain: str | None = None) -> Organization:
+    require(actor, Permission.CUSTOMER_WRITE)
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("An organization name is required.", fields={"name": ["required"]})
+    with transaction() as session:
+        if session.scalar(select(Organization.id).where(Organization.name == name)) is not None:
+            raise Conflict(f"An organization named {name} already exists.")
+        org = Organization(name=name, domain=(domain or "").strip().lower() or None)
+        session.add(org)
+        session.flush()
+        audit.record(session, actor, "organization.created", data={"organization_id": org.id})
+    return org
+
+
+def _identity_owner(session: Session, kind: str, normalized: str) -> Customer | None:
+    return session.scalar(
+        select(Customer)
+        .join(CustomerIdentity)
+        .where(CustomerIdentity.kind == kind, CustomerIdentity.value == normalized)
+    )

@@ -1,0 +1,89 @@
+"""Writing one message (with its attachments) onto a ticket, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ..models import Attachment, Channel, Direction, Message, MessageKind, Ticket, utcnow
+from .attachments import UploadedFile, clean_filename, store_blob
+from .errors import Invalid
+from .html import bodies
+
+MAX_BODY_CHARS = 1_000_000
+
+_KIND_BY_CHANNEL = {
+    Channel.EMAIL: MessageKind.EMAIL,
+    Channel.CHAT: MessageKind.CHAT,
+    Channel.PHONE: MessageKind.PHONE,
+    Channel.SOCIAL: MessageKind.SOCIAL,
+    Channel.WEB: MessageKind.WEB,
+    Channel.API: MessageKind.WEB,
+}
+
+
+def kind_for_channel(channel: str) -> str:
+    return _KIND_BY_CHANNEL[Channel(channel)].value
+
+
+def add_message(
+    session: Session,
+    ticket: Ticket,
+    *,
+    direction: str,
+    is_public: bool,
+    body_text: str | None,
+    body_html: str | None,
+    author_user_id: int | None = None,
+    author_customer_id: int | None = None,
+    kind: str | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    external_id: str | None = None,
+    at: datetime | None = None,
+) -> Message:
+    """Store a message and its files and bump the ticket's counters (not its version)."""
+    text, html = bodies(body_text, body_html)
+    if len(text) > MAX_BODY_CHARS or len(html) > 4 * MAX_BODY_CHARS:
+        raise Invalid("The message is too long.", fields={"body": ["too long"]})
+    if not text.strip() and not attachments:
+        raise Invalid("The message is empty.", fields={"body": ["required"]})
+    when = at or utcnow()
+    if not is_public:
+        kind = MessageKind.NOTE
+    message = Message(
+        ticket_id=ticket.id,
+        direction=direction,
+        kind=kind or kind_for_channel(ticket.channel),
+        is_public=is_public,
+        author_user_id=author_user_id,
+        author_customer_id=author_customer_id,
+        body_text=text,
+        body_html=html,
+        external_id=external_id,
+        created_at=when,
+    )
+    session.add(message)
+    session.flush()
+    for upload in attachments:
+        digest = store_blob(upload.data)
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=clean_filename(upload.filename),
+                content_type=(upload.content_type or "application/octet-stream")[:127],
+                size=len(upload.data),
+                sha256=digest,
+                content_id=upload.content_id,
+            )
+        )
+    if attachments:
+        session.flush()
+        session.refresh(message, ["attachments"])
+    ticket.message_count += 1
+    if direction == Direction.IN:
+        ticket.last_customer_message_at = when
+    elif is_public:
+        ticket.last_agent_message_at = when
+    return message

@@ -1,0 +1,200 @@
+"""The conversation on a ticket: public replies, internal notes and customer messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from ..events import MessageAdded, TicketUpdated, publish
+from ..models import Direction, Message, Status, Ticket, utcnow
+from . import audit
+from .attachments import UploadedFile
+from .errors import Conflict, Forbidden, Invalid
+from .message_store import add_message
+from .permissions import Actor, Permission, can, require
+from .snapshots import message_snapshot, ticket_snapshot
+from .tickets import check_version, get_ticket, lock_ticket, touch_ticket
+from .transaction import current_session, transaction
+
+# After a public reply the agent may set the status in the same step ("reply and set pending").
+_REPLY_STATUSES = (Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.SOLVED)
+
+
+def list_messages(actor: Actor, ticket_id: int) -> list[Message]:
+    """The conversation in order; customers and the portal see public messages only."""
+    get_ticket(actor, ticket_id)  # existence + permission
+    stmt = select(Message).where(Message.ticket_id == ticket_id).order_by(Message.id)
+    if not (actor.is_staff and can(actor, Permission.TICKET_READ)):
+        stmt = stmt.where(Message.is_public.is_(True))
+    return list(current_session().scalars(stmt))
+
+
+def _writable(ticket: Ticket) -> None:
+    if ticket.merged_into_id is not None:
+        raise Conflict(f"Ticket #{ticket.number} was merged into another ticket; write there.")
+    if ticket.status == Status.CLOSED:
+        raise Conflict(f"Ticket #{ticket.number} is closed.")
+
+
+def reply_to_ticket(
+    actor: Actor,
+    ticket_id: int,
+    *,
+    body_text: str | None = None,
+    body_html: str | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    status: str | None = None,
+    expected_version: int | None = None,
+) -> Message:
+    """A public reply from staff to the customer, on the ticket's channel.
+
+    The first public reply records the first response time. A new ticket becomes open unless
+    ``status`` says otherwise (e.g. reply and set pending).
+    """
+    require(actor, Permission.TICKET_REPLY)
+    if status is not None and status not in _REPLY_STATUSES:
+        raise Invalid(
+            f"Cannot set {status!r} with a reply.",
+            fields={"status": [f"one of {list(map(str, _REPLY_STATUSES))}"]},
+        )
+    with transaction() as session:
+        ticket = lock_ticket(session, ticket_id)
+        check_version(ticket, expected_version)
+        _writable(ticket)
+        message = add_message(
+            session,
+            ticket,
+            direction=Direction.OUT,
+            is_public=True,
+            author_user_id=actor.user_id,
+            body_text=body_text,
+            body_html=body_html,
+            attachments=attachments,
+        )
+        changes: dict[str, list[object]] = {}
+        if ticket.first_response_at is None:
+            ticket.first_response_at = message.created_at
+        new_status = status or (Status.OPEN if ticket.status == Status.NEW else None)
+        if new_status and new_status != ticket.status:
+            changes["status"] = [ticket.status, str(new_status)]
+            ticket.status = new_status
+            ticket.solved_at = utcnow() if new_status == Status.SOLVED else None
+        touch_ticket(ticket)
+        audit.record(
+            session,
+            actor,
+            "message.replied",
+            ticket_id=ticket.id,
+            customer_id=ticket.customer_id,
+            changes=changes,
+            data={"message_id": message.id},
+        )
+        snapshot = ticket_snapshot(ticket)
+        publish(
+            session, MessageAdded(snapshot, message_snapshot(message), actor_user_id=actor.user_id)
+        )
+        if changes:
+            publish(session, TicketUpdated(snapshot, changes, actor_user_id=actor.user_id))
+    return message
+
+
+def add_note(
+    actor: Actor,
+    ticket_id: int,
+    *,
+    body_text: str | None = None,
+    body_html: str | None = None,
+    attachments: Sequence[UploadedFile] = (),
+) -> Message:
+    """An internal note, visible to staff only. Sales and marketing may add notes too.
+
+    Notes are allowed on closed and merged tickets: they annotate history, they do not reopen it.
+    """
+    require(actor, Permission.TICKET_NOTE)
+    if not actor.is_staff:
+        raise Forbidden("Only staff can write internal notes.")
+    with transaction() as session:
+        ticket = lock_ticket(session, ticket_id)
+        message = add_message(
+            session,
+            ticket,
+            direction=Direction.OUT,
+            is_public=False,
+            author_user_id=actor.user_id,
+            body_text=body_text,
+            body_html=body_html,
+            attachments=attachments,
+        )
+        ticket.updated_at = utcnow()
+        audit.record(
+            session,
+            actor,
+            "message.noted",
+            ticket_id=ticket.id,
+            customer_id=ticket.customer_id,
+            data={"message_id": message.id},
+        )
+        publish(
+            session,
+            MessageAdded(
+                ticket_snapshot(ticket), message_snapshot(message), actor_user_id=actor.user_id
+            ),
+        )
+    return message
+
+
+def add_customer_message(
+    actor: Actor,
+    ticket_id: int,
+    *,
+    body_text: str | None = None,
+    body_html: str | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    kind: str | None = None,
+    external_id: str | None = None,
+) -> Message:
+    """A follow-up from the customer (through a connector or the portal).
+
+    A pending or solved ticket reopens. A closed ticket does not: the connector opens a new
+    ticket instead, which is what ``Conflict`` tells it.
+    """
+    if actor.kind == "customer":
+        get_ticket(actor, ticket_id)  # a customer may only write on their own tickets
+    elif actor.kind != "system":
+        raise Forbidden("Customer messages come from channels or the customer portal.")
+    with transaction() as session:
+        ticket = lock_ticket(session, ticket_id)
+        _writable(ticket)
+        message = add_message(
+            session,
+            ticket,
+            direction=Direction.IN,
+            is_public=True,
+            author_customer_id=ticket.customer_id,
+            body_text=body_text,
+            body_html=body_html,
+            attachments=attachments,
+            kind=kind,
+            external_id=external_id,
+        )
+        changes: dict[str, list[object]] = {}
+        if ticket.status in (Status.PENDING, Status.SOLVED):
+            changes["status"] = [ticket.status, Status.OPEN.value]
+            ticket.status = Status.OPEN
+            ticket.solved_at = None
+        touch_ticket(ticket)
+        audit.record(
+            session,
+            actor,
+            "message.received",
+            ticket_id=ticket.id,
+            customer_id=ticket.customer_id,
+            changes=changes,
+            data={"message_id": message.id},
+        )
+        snapshot = ticket_snapshot(ticket)
+        publish(session, MessageAdded(snapshot, message_snapshot(message)))
+        if changes:
+            publish(session, TicketUpdated(snapshot, changes))
+    return message

@@ -1,0 +1,46 @@
+"""One service call, one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
+
+from ..db import write_intent
+from ..extensions import db
+
+_DEPTH = "dangol_tx_depth"
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """Run the block in one database transaction and commit it, or roll it back on error.
+
+    Nested use joins the outer transaction, so a service may call another service and the
+    whole call still commits once. Events published inside are delivered after that commit.
+    """
+    session = db.session()
+    depth = session.info.get(_DEPTH, 0)
+    if depth == 0 and session.in_transaction():
+        # A request may already hold a read transaction (loading the current user). End it so
+        # the write begins afresh: on SQLite that is BEGIN IMMEDIATE, which waits for the
+        # writer lock instead of failing on a stale snapshot.
+        session.commit()
+    session.info[_DEPTH] = depth + 1
+    try:
+        with write_intent():
+            yield session
+            if depth == 0:
+                session.commit()
+    except BaseException:
+        if depth == 0:
+            session.rollback()
+        raise
+    finally:
+        session.info[_DEPTH] = depth
+
+
+def current_session() -> Session:
+    """The session of the running thread, for read-only service calls."""
+    return db.session()

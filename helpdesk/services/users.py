@@ -1,0 +1,162 @@
+"""Staff accounts and groups."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy import func, select
+
+from ..models import Group, Role, User, utcnow
+from . import audit
+from .errors import Conflict, Invalid, NotFound
+from .passwords import dummy_verify, hash_password, verify_password
+from .permissions import Actor, Permission, require
+from .transaction import current_session, transaction
+
+LOCALES = ("en", "ko")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+
+
+def normalize_email(email: str) -> str:
+    value = (email or "").strip().lower()
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise Invalid("Enter a valid email address.", fields={"email": ["invalid email"]})
+    return value
+
+
+def _check_profile(locale: str, timezone: str) -> None:
+    if locale not in LOCALES:
+        raise Invalid(f"Unknown locale {locale!r}.", fields={"locale": [f"one of {LOCALES}"]})
+    if timezone not in available_timezones():
+        raise Invalid(f"Unknown time zone {timezone!r}.", fields={"timezone": ["unknown"]})
+
+
+def create_user(
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: str = Role.AGENT,
+    locale: str = "en",
+    timezone: str = "UTC",
+    group_ids: list[int] | None = None,
+) -> User:
+    require(actor, Permission.USER_ADMIN)
+    email = normalize_email(email)
+    if role not in {r.value for r in Role}:
+        raise Invalid(
+            f"Unknown role {role!r}.", fields={"role": [f"one of {[r.value for r in Role]}"]}
+        )
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(
+            f"The password needs at least {MIN_PASSWORD} characters.",
+            fields={"password": ["too short"]},
+        )
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("A name is required.", fields={"name": ["required"]})
+    _check_profile(locale, timezone)
+    with transaction() as session:
+        if session.scalar(select(User.id).where(User.email == email)) is not None:
+            raise Conflict(f"A user with the email {email} already exists.")
+        user = User(
+            email=email,
+            name=name,
+            password_hash=hash_password(password),
+            role=role,
+            locale=locale,
+            timezone=timezone,
+        )
+        if group_ids:
+            user.groups = list(session.scalars(select(Group).where(Group.id.in_(group_ids))))
+            if len(user.groups) != len(set(group_ids)):
+                raise Invalid("Unknown group.", fields={"group_ids": ["unknown group"]})
+        session.add(user)
+        session.flush()
+        audit.record(session, actor, "user.created", data={"user_id": user.id, "role": role})
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active user with these credentials, or ``None`` (same timing either way)."""
+    try:
+        email = normalize_email(email)
+    except Invalid:
+        dummy_verify(password)
+        return None
+    session = current_session()
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None or not user.is_active:
+        dummy_verify(password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    with transaction():
+        user.last_login_at = utcnow()
+    return user
+
+
+def get_user(actor: Actor, user_id: int) -> User:
+    require(actor, Permission.USER_READ)
+    user = current_session().get(User, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} not found.")
+    return user
+
+
+def load_user(user_id: int) -> User | None:
+    """For the session loader: the active user with this id, without a permission check."""
+    user = current_session().get(User, user_id)
+    return user if user is not None and user.is_active else None
+
+
+def find_user_by_email(actor: Actor, email: str) -> User:
+    require(actor, Permission.USER_READ)
+    user = current_session().scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        raise NotFound(f"No user with the email {email}.")
+    return user
+
+
+def update_profile(
+    actor: Actor, user_id: int, *, locale: str | None = None, timezone: str | None = None
+) -> User:
+    """A user changes their own language or time zone (admins may change anyone's)."""
+    if actor.user_id != user_id:
+        require(actor, Permission.USER_ADMIN)
+    with transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"User {user_id} not found.")
+        _check_profile(locale or user.locale, timezone or user.timezone)
+        user.locale = locale or user.locale
+        user.timezone = timezone or user.timezone
+    return user
+
+
+def list_groups(actor: Actor) -> list[Group]:
+    require(actor, Permission.USER_READ)
+    return list(current_session().scalars(select(Group).order_by(Group.name)))
+
+
+def create_group(actor: Actor, name: str) -> Group:
+    require(actor, Permission.USER_ADMIN)
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("A group name is required.", fields={"name": ["required"]})
+    with transaction() as session:
+        exists = session.scalar(select(Group.id).where(func.lower(Group.name) == name.lower()))
+        if exists is not None:
+            raise Conflict(f"A group named {name} already exists.")
+        group = Group(name=name)
+        session.add(group)
+        session.flush()
+        audit.record(session, actor, "group.created", data={"group_id": group.id, "name": name})
+    return group
+
+
+def user_zone(user: User | None, default: str = "UTC") -> ZoneInfo:
+    return ZoneInfo(user.timezone if user is not None else default)
