@@ -38,9 +38,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         BABEL_DEFAULT_TIMEZONE="UTC",
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
-        JSON_SORT_KEYS=False,
     )
     app.config.update(settings.extra)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep schema field order
     logging.basicConfig(level=settings.log_level)
 
     from .extensions import db

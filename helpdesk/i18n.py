@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, request
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
 from .extensions import babel
@@ -43,3 +43,4 @@ def init_app(app: Flask) -> None:
         default_translation_directories="translations",
     )
     app.jinja_env.filters["localtime"] = local_datetime
+    app.jinja_env.globals["get_locale"] = get_locale

@@ -23,8 +23,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select, text
-from wtforms import SelectField, TextAreaField
-from wtforms.validators import DataRequired
+from wtforms import StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired
 
 from .extensions import db
 from .models import OPEN_STATUSES, Customer, Status, User
@@ -46,13 +46,16 @@ VIEWS = {
 }
 
 
+SETTABLE_STATUSES = [s.value for s in Status if s != Status.NEW]
+
+
 class MessageForm(FlaskForm):
     body = TextAreaField(validators=[DataRequired()])
-    kind = SelectField(choices=[("reply", "reply"), ("note", "note")], default="reply")
+    kind = StringField(default="reply", validators=[AnyOf(["reply", "note"])])
 
 
 class StatusForm(FlaskForm):
-    status = SelectField(choices=[(s.value, s.value) for s in Status if s != Status.NEW])
+    status = StringField(validators=[AnyOf(SETTABLE_STATUSES)])
 
 
 def me() -> Actor:

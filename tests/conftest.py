@@ -108,8 +108,21 @@ def app(tmp_path: Path, database_url: str, app_overrides: dict[str, Any]) -> Ite
     db.dispose()
 
 
+class FreshContextClient(FlaskClient):
+    """Gives every request its own app context (and so its own ``g``), as in production.
+
+    Without this, requests made while the test holds the app context would share ``g`` and
+    with it the cached signed-in user and locale.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = FreshContextClient
     return app.test_client()
 
 

@@ -1,0 +1,149 @@
+"""The `helpdesk` command, run as operators run it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from helpdesk.cli import main
+from helpdesk.services import tickets, tokens, users
+from helpdesk.services.permissions import SYSTEM
+from helpdesk.services.ticket_queries import list_tickets
+
+HELPDESK = str(Path(sys.executable).with_name("helpdesk"))
+
+
+@pytest.fixture
+def cli_env(app, database_url, tmp_path) -> dict[str, str]:
+    return {
+        "HELPDESK_DATABASE_URL": database_url,
+        "HELPDESK_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HELPDESK_SECRET_KEY": "cli-test",
+    }
+
+
+def run(cli_env, *args: str, input: str | None = None):
+    return CliRunner().invoke(main, list(args), env=cli_env, input=input, catch_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["user"], ["user", "create"], ["token"],
+     ["token", "create"], ["demo"], ["serve"], ["worker"]],
+)
+def test_every_command_has_help(command):
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage: main" in result.output or "Usage:" in result.output
+    assert len(result.output.splitlines()) > 3
+
+
+def test_db_upgrade_is_idempotent(cli_env):
+    result = run(cli_env, "db", "upgrade")
+    assert result.exit_code == 0 and "Database at revision head." in result.output
+
+
+def test_user_create_with_role_groups_and_prompted_password(app, cli_env):
+    result = run(cli_env, "user", "create", "--email", "Jimin@Dangol.test", "--name", "김지민",
+                 "--role", "admin", "--locale", "ko", "--timezone", "Asia/Seoul",
+                 "--group", "고객지원", input="s3cret-pass\ns3cret-pass\n")
+    assert result.exit_code == 0, result.output
+    assert "Created admin jimin@dangol.test" in result.output
+    user = users.find_user_by_email(SYSTEM, "jimin@dangol.test")
+    assert user.role == "admin" and user.timezone == "Asia/Seoul"
+    assert [g.name for g in user.groups] == ["고객지원"]
+    assert users.authenticate("jimin@dangol.test", "s3cret-pass") is not None
+
+
+def test_user_create_reports_errors_without_a_traceback(cli_env):
+    result = CliRunner().invoke(main, ["user", "create", "--email", "bad", "--name", "x",
+                                       "--password", "long-enough"], env=cli_env)
+    assert result.exit_code == 1
+    assert "Error: Enter a valid email address." in result.output
+    assert "Traceback" not in result.output
+
+
+def test_token_create_prints_a_working_token(app, cli_env):
+    run(cli_env, "user", "create", "--email", "api@dangol.test", "--name", "API", "--password",
+        "long-enough")
+    result = run(cli_env, "token", "create", "--email", "api@dangol.test", "--name", "zapier")
+    secret = result.output.strip()
+    assert result.exit_code == 0 and secret.startswith("dgl_")
+    assert tokens.user_for_token(secret).email == "api@dangol.test"
+    unknown = CliRunner().invoke(main, ["token", "create", "--email", "ghost@dangol.test"], env=cli_env)
+    assert unknown.exit_code == 1 and "No user" in unknown.output
+
+
+def test_demo_loads_korean_and_english_data_once(app, cli_env):
+    first = run(cli_env, "demo")
+    assert first.exit_code == 0 and "admin@dangol.test" in first.output
+    page = list_tickets(SYSTEM, limit=100)
+    channels = {t.channel for t in page.tickets}
+    assert {"email", "chat", "phone", "social"} <= channels
+    subjects = " ".join(t.subject for t in page.tickets)
+    assert "환불" in subjects and "log in" in subjects
+    assert any(t.merged_into_id for t in page.tickets)
+    again = run(cli_env, "demo")
+    assert again.exit_code == 0
+    assert len(list_tickets(SYSTEM, limit=100).tickets) == len(page.tickets)
+    assert users.authenticate("jimin@dangol.test", "dangol-demo") is not None
+    assert tickets.get_ticket(SYSTEM, page.tickets[0].id)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout: float = 20) -> bytes:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {timeout}s")
+
+
+def test_serve_runs_web_and_loops_in_one_process(cli_env):
+    port = _free_port()
+    env = {**os.environ, **cli_env, "HELPDESK_PORT": str(port)}
+    process = subprocess.Popen([HELPDESK, "serve"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        health = _wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        assert b'"database":"ok"' in health.replace(b" ", b"")
+        login_page = _wait_for(f"http://127.0.0.1:{port}/login", process)
+        assert "Sign in to Dangol" in login_page.decode()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    assert "Dangol is running on" in output
+    assert "started 1 background loops: orphan-blob-sweeper" in output
+
+
+def test_worker_runs_until_terminated(cli_env):
+    env = {**os.environ, **cli_env}
+    process = subprocess.Popen([HELPDESK, "worker"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(2)
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "Worker running" in output and "orphan-blob-sweeper" in output

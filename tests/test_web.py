@@ -1,0 +1,162 @@
+"""Staff pages: sign-in, the security baseline, the ticket list and the ticket page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from helpdesk.services import messages, tickets
+from tests.conftest import csrf_token, login
+from tests.factories import actor, make_ticket, make_user
+
+
+def test_pages_require_sign_in(client):
+    response = client.get("/tickets")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_sign_in_shows_the_queue_and_starts_a_fresh_session(app, client):
+    agent = make_user(name="김지민", locale="ko")
+    make_ticket(subject="환불 요청드립니다")
+    with client.session_transaction() as session:
+        session["planted"] = "attacker value"
+    response = login(client, agent.email)
+    assert response.status_code == 302 and response.headers["Location"] == "/tickets"
+    with client.session_transaction() as session:
+        assert "planted" not in session
+    cookie = client.get_cookie("dangol_session")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    page = client.get("/tickets").get_data(as_text=True)
+    assert "환불 요청드립니다" in page
+    assert "진행 중" in page or "신규" in page  # status labels in the agent's language (ko)
+    assert "로그아웃" in page
+
+
+def test_wrong_password_is_refused_with_a_message(app, client):
+    agent = make_user()
+    response = login(client, agent.email, "wrong-password")
+    assert response.status_code == 400
+    assert "Wrong email or password." in response.get_data(as_text=True)
+    assert client.get("/tickets").status_code == 302
+
+
+def test_unknown_email_gets_the_same_answer(app, client):
+    response = login(client, "nobody@dangol.test", "whatever1")
+    assert response.status_code == 400
+    assert "Wrong email or password." in response.get_data(as_text=True)
+
+
+def test_login_form_needs_the_csrf_token(app, client):
+    agent = make_user()
+    response = client.post("/login", data={"email": agent.email, "password": "correct-horse"})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+
+
+def test_after_login_only_local_paths_are_followed(app, client):
+    agent = make_user()
+    token = csrf_token(client, "/login")
+    response = client.post("/login?next=//evil.example/x",
+                           data={"email": agent.email, "password": "correct-horse", "csrf_token": token})
+    assert response.headers["Location"] == "/tickets"
+
+
+def test_security_headers(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_language_follows_the_browser_until_signed_in(client):
+    korean = client.get("/login", headers={"Accept-Language": "ko-KR,ko;q=0.9,en;q=0.5"})
+    assert "단골에 로그인" in korean.get_data(as_text=True)
+    english = client.get("/login", headers={"Accept-Language": "en-US"})
+    assert "Sign in to Dangol" in english.get_data(as_text=True)
+
+
+def test_ticket_page_shows_conversation_with_internal_notes_marked(app, client):
+    agent = make_user(locale="en")
+    sales = make_user("sales")
+    ticket = make_ticket(subject="Cannot log in", body_text="Password rejected")
+    messages.add_note(actor(sales), ticket.id, body_text="VIP customer <b>renewal</b>")
+    login(client, agent.email)
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert "Cannot log in" in page and "Password rejected" in page
+    assert 'class="message out internal"' in page and "Internal note" in page
+    assert "&lt;b&gt;renewal&lt;/b&gt;" in page  # text notes are escaped, never raw HTML
+    assert "Send reply" in page
+
+
+def test_agent_replies_and_changes_status_from_the_page(app, client):
+    agent = make_user()
+    ticket = make_ticket()
+    login(client, agent.email)
+    path = f"/tickets/{ticket.number}"
+    token = csrf_token(client, path)
+    response = client.post(f"{path}/messages", data={"body": "처리해 드렸습니다.", "kind": "reply",
+                                                     "csrf_token": token})
+    assert response.status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    assert "처리해 드렸습니다." in page and "Reply sent." in page
+    client.post(f"{path}/status", data={"status": "solved", "csrf_token": csrf_token(client, path)})
+    assert tickets.get_ticket(actor(agent), ticket.id).status == "solved"
+
+
+def test_sales_can_note_but_not_reply(app, client):
+    sales = make_user("sales")
+    ticket = make_ticket()
+    login(client, sales.email)
+    path = f"/tickets/{ticket.number}"
+    page = client.get(path).get_data(as_text=True)
+    assert "Send reply" not in page and "Add internal note" in page
+    token = csrf_token(client, path)
+    refused = client.post(f"{path}/messages", data={"body": "hi", "kind": "reply", "csrf_token": token},
+                          headers={"Referer": f"http://localhost{path}"}, follow_redirects=True)
+    assert "not allowed" in refused.get_data(as_text=True)
+    client.post(f"{path}/messages", data={"body": "renewal next week", "kind": "note",
+                                          "csrf_token": csrf_token(client, path)})
+    bodies = [m.body_text for m in messages.list_messages(actor(sales), ticket.id)]
+    assert bodies == ["Please help.", "renewal next week"]
+
+
+def test_times_are_shown_in_the_users_time_zone(app, client):
+    seoul = make_user(timezone="Asia/Seoul", locale="en")
+    with time_machine.travel(datetime(2026, 3, 1, 23, 30, tzinfo=UTC), tick=False):
+        ticket = make_ticket()
+    login(client, seoul.email)
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert "Mar 2, 2026, 8:30:00" in page  # 23:30 UTC is 08:30 the next morning in Seoul
+
+
+def test_unknown_ticket_page_is_a_friendly_404(app, client):
+    login(client, make_user().email)
+    response = client.get("/tickets/99999")
+    assert response.status_code == 404
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_logout_needs_post_with_csrf(app, client):
+    login(client, make_user().email)
+    assert client.get("/logout").status_code == 405
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/tickets")})
+    assert client.get("/tickets").status_code == 302
+
+
+@pytest.mark.parametrize("view", ["open", "mine", "unassigned", "solved", "all"])
+def test_every_queue_view_renders(app, client, view):
+    agent = make_user()
+    make_ticket(subject="Visible in open views", assignee_id=agent.id)
+    login(client, agent.email)
+    response = client.get(f"/tickets?view={view}")
+    assert response.status_code == 200
+    shown = "Visible in open views" in response.get_data(as_text=True)
+    assert shown == (view in ("open", "mine", "all"))
+
+
+def test_healthz_reports_the_database(client):
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
