@@ -34,4 +34,4 @@ if [ ! -f static/vendor/socket.io.min.js ] || [ package-lock.json -nt static/ven
 fi
 
 echo "==> compiling translations"
-.venv/bin/pybabel compile -q -d helpdesk/translations
+.venv/bin/pybabel -q compile -d helpdesk/translations

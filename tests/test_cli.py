@@ -37,8 +37,19 @@ def run(cli_env, *args: str, input: str | None = None):
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["user"], ["user", "create"], ["token"],
-     ["token", "create"], ["demo"], ["serve"], ["worker"]],
+    [
+        [],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "downgrade"],
+        ["user"],
+        ["user", "create"],
+        ["token"],
+        ["token", "create"],
+        ["demo"],
+        ["serve"],
+        ["worker"],
+    ],
 )
 def test_every_command_has_help(command):
     result = CliRunner().invoke(main, [*command, "--help"])
@@ -53,9 +64,24 @@ def test_db_upgrade_is_idempotent(cli_env):
 
 
 def test_user_create_with_role_groups_and_prompted_password(app, cli_env):
-    result = run(cli_env, "user", "create", "--email", "Jimin@Dangol.test", "--name", "김지민",
-                 "--role", "admin", "--locale", "ko", "--timezone", "Asia/Seoul",
-                 "--group", "고객지원", input="s3cret-pass\ns3cret-pass\n")
+    result = run(
+        cli_env,
+        "user",
+        "create",
+        "--email",
+        "Jimin@Dangol.test",
+        "--name",
+        "김지민",
+        "--role",
+        "admin",
+        "--locale",
+        "ko",
+        "--timezone",
+        "Asia/Seoul",
+        "--group",
+        "고객지원",
+        input="s3cret-pass\ns3cret-pass\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Created admin jimin@dangol.test" in result.output
     user = users.find_user_by_email(SYSTEM, "jimin@dangol.test")
@@ -65,21 +91,35 @@ def test_user_create_with_role_groups_and_prompted_password(app, cli_env):
 
 
 def test_user_create_reports_errors_without_a_traceback(cli_env):
-    result = CliRunner().invoke(main, ["user", "create", "--email", "bad", "--name", "x",
-                                       "--password", "long-enough"], env=cli_env)
+    result = CliRunner().invoke(
+        main,
+        ["user", "create", "--email", "bad", "--name", "x", "--password", "long-enough"],
+        env=cli_env,
+    )
     assert result.exit_code == 1
     assert "Error: Enter a valid email address." in result.output
     assert "Traceback" not in result.output
 
 
 def test_token_create_prints_a_working_token(app, cli_env):
-    run(cli_env, "user", "create", "--email", "api@dangol.test", "--name", "API", "--password",
-        "long-enough")
+    run(
+        cli_env,
+        "user",
+        "create",
+        "--email",
+        "api@dangol.test",
+        "--name",
+        "API",
+        "--password",
+        "long-enough",
+    )
     result = run(cli_env, "token", "create", "--email", "api@dangol.test", "--name", "zapier")
     secret = result.output.strip()
     assert result.exit_code == 0 and secret.startswith("dgl_")
     assert tokens.user_for_token(secret).email == "api@dangol.test"
-    unknown = CliRunner().invoke(main, ["token", "create", "--email", "ghost@dangol.test"], env=cli_env)
+    unknown = CliRunner().invoke(
+        main, ["token", "create", "--email", "ghost@dangol.test"], env=cli_env
+    )
     assert unknown.exit_code == 1 and "No user" in unknown.output
 
 
@@ -121,8 +161,9 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float = 20) -> bytes
 def test_serve_runs_web_and_loops_in_one_process(cli_env):
     port = _free_port()
     env = {**os.environ, **cli_env, "HELPDESK_PORT": str(port)}
-    process = subprocess.Popen([HELPDESK, "serve"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [HELPDESK, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         health = _wait_for(f"http://127.0.0.1:{port}/healthz", process)
         assert b'"database":"ok"' in health.replace(b" ", b"")
@@ -137,8 +178,9 @@ def test_serve_runs_web_and_loops_in_one_process(cli_env):
 
 def test_worker_runs_until_terminated(cli_env):
     env = {**os.environ, **cli_env}
-    process = subprocess.Popen([HELPDESK, "worker"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [HELPDESK, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         time.sleep(2)
         assert process.poll() is None

@@ -36,10 +36,24 @@ def test_template_is_up_to_date_with_the_code(tmp_path):
 
     fresh = tmp_path / "fresh.pot"
     root = TRANSLATIONS.parent.parent
-    CommandLineInterface().run([
-        "pybabel", "-q", "extract", "-F", str(root / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
-        "--no-location", "--sort-output", "-o", str(fresh), str(root / "helpdesk"),
-    ])
+    CommandLineInterface().run(
+        [
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            str(root / "babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "--sort-output",
+            "-o",
+            str(fresh),
+            str(root / "helpdesk"),
+        ]
+    )
     with open(fresh, "rb") as handle:
         current = {m.id for m in read_po(handle) if m.id}
     assert current == template_ids()

@@ -51,9 +51,13 @@ def test_ticket_room_carries_messages_and_needs_a_readable_ticket(app, client):
     login(client, sales.email)
     sock = socket_for(app, client)
     assert sock.emit("subscribe", {"room": f"ticket:{ticket.id}"}, callback=True) == {
-        "ok": True, "room": f"ticket:{ticket.id}"}
+        "ok": True,
+        "room": f"ticket:{ticket.id}",
+    }
     assert sock.emit("subscribe", {"room": "ticket:999999"}, callback=True) == {
-        "ok": False, "error": "not_found"}
+        "ok": False,
+        "error": "not_found",
+    }
     assert sock.emit("subscribe", {"room": "queue:secret"}, callback=True)["ok"] is False
     sock.get_received()
 
@@ -103,7 +107,9 @@ def redis_client():
     client.close()
 
 
-def test_with_redis_events_are_published_for_every_process(app, tmp_path, database_url, redis_client):
+def test_with_redis_events_are_published_for_every_process(
+    app, tmp_path, database_url, redis_client
+):
     # A second app on the same database, as another process would be, publishing through Redis.
     app = create_app(make_settings(tmp_path, database_url, redis_url="redis://127.0.0.1:6379/15"))
     pubsub = redis_client.pubsub()

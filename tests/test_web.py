@@ -59,8 +59,10 @@ def test_login_form_needs_the_csrf_token(app, client):
 def test_after_login_only_local_paths_are_followed(app, client):
     agent = make_user()
     token = csrf_token(client, "/login")
-    response = client.post("/login?next=//evil.example/x",
-                           data={"email": agent.email, "password": "correct-horse", "csrf_token": token})
+    response = client.post(
+        "/login?next=//evil.example/x",
+        data={"email": agent.email, "password": "correct-horse", "csrf_token": token},
+    )
     assert response.headers["Location"] == "/tickets"
 
 
@@ -98,8 +100,10 @@ def test_agent_replies_and_changes_status_from_the_page(app, client):
     login(client, agent.email)
     path = f"/tickets/{ticket.number}"
     token = csrf_token(client, path)
-    response = client.post(f"{path}/messages", data={"body": "처리해 드렸습니다.", "kind": "reply",
-                                                     "csrf_token": token})
+    response = client.post(
+        f"{path}/messages",
+        data={"body": "처리해 드렸습니다.", "kind": "reply", "csrf_token": token},
+    )
     assert response.status_code == 302
     page = client.get(path).get_data(as_text=True)
     assert "처리해 드렸습니다." in page and "Reply sent." in page
@@ -115,11 +119,17 @@ def test_sales_can_note_but_not_reply(app, client):
     page = client.get(path).get_data(as_text=True)
     assert "Send reply" not in page and "Add internal note" in page
     token = csrf_token(client, path)
-    refused = client.post(f"{path}/messages", data={"body": "hi", "kind": "reply", "csrf_token": token},
-                          headers={"Referer": f"http://localhost{path}"}, follow_redirects=True)
+    refused = client.post(
+        f"{path}/messages",
+        data={"body": "hi", "kind": "reply", "csrf_token": token},
+        headers={"Referer": f"http://localhost{path}"},
+        follow_redirects=True,
+    )
     assert "not allowed" in refused.get_data(as_text=True)
-    client.post(f"{path}/messages", data={"body": "renewal next week", "kind": "note",
-                                          "csrf_token": csrf_token(client, path)})
+    client.post(
+        f"{path}/messages",
+        data={"body": "renewal next week", "kind": "note", "csrf_token": csrf_token(client, path)},
+    )
     bodies = [m.body_text for m in messages.list_messages(actor(sales), ticket.id)]
     assert bodies == ["Please help.", "renewal next week"]
 

@@ -59,7 +59,10 @@ def test_sweeper_removes_only_old_unreferenced_files(app):
     agent = make_user()
     ticket = make_ticket()
     kept = messages.reply_to_ticket(
-        actor(agent), ticket.id, body_text="file", attachments=[UploadedFile("a.txt", "text/plain", b"kept")]
+        actor(agent),
+        ticket.id,
+        body_text="file",
+        attachments=[UploadedFile("a.txt", "text/plain", b"kept")],
     ).attachments[0]
     orphan = store_blob(b"left by a rolled-back transaction")
     fresh_orphan = store_blob(b"still being written by a running transaction")

@@ -45,8 +45,15 @@ def test_identity_normalization(kind, value, expected):
 
 @pytest.mark.parametrize(
     ("kind", "value"),
-    [("email", "not-an-email"), ("phone", "12"), ("phone", "hello"), ("slack", "no colon"),
-     ("social", "handle-only"), ("chat", ""), ("fax", "123")],
+    [
+        ("email", "not-an-email"),
+        ("phone", "12"),
+        ("phone", "hello"),
+        ("slack", "no colon"),
+        ("social", "handle-only"),
+        ("chat", ""),
+        ("fax", "123"),
+    ],
 )
 def test_bad_identities_are_rejected_with_a_field_error(kind, value):
     with pytest.raises(Invalid) as err:
@@ -66,19 +73,28 @@ def test_one_customer_whichever_way_the_number_is_written(app):
 def test_create_customer_with_identities_and_conflict(app, published):
     org = customers.create_organization(SYSTEM, "한빛상사", domain="hanbit.example")
     customer = customers.create_customer(
-        SYSTEM, name="이수진", identities=[("email", "Sujin@Hanbit.example"), ("phone", "010-2345-6789")],
-        organization_id=org.id, locale="ko",
+        SYSTEM,
+        name="이수진",
+        identities=[("email", "Sujin@Hanbit.example"), ("phone", "010-2345-6789")],
+        organization_id=org.id,
+        locale="ko",
     )
     assert {(i.kind, i.value) for i in customer.identities} == {
-        ("email", "sujin@hanbit.example"), ("phone", "+821023456789")}
+        ("email", "sujin@hanbit.example"),
+        ("phone", "+821023456789"),
+    }
     assert customer.organization.name == "한빛상사"
     assert isinstance(published[-1], CustomerChanged) and published[-1].created
     with pytest.raises(Conflict):
-        customers.create_customer(SYSTEM, name="Someone", identities=[("email", "SUJIN@hanbit.example")])
+        customers.create_customer(
+            SYSTEM, name="Someone", identities=[("email", "SUJIN@hanbit.example")]
+        )
     with pytest.raises(Invalid):
         customers.create_customer(SYSTEM, name="x", identities=[])
     with pytest.raises(Invalid):
-        customers.create_customer(SYSTEM, name="x", identities=[("email", "a@b.co")], organization_id=999)
+        customers.create_customer(
+            SYSTEM, name="x", identities=[("email", "a@b.co")], organization_id=999
+        )
 
 
 def test_add_identity_links_a_new_channel_and_refuses_a_taken_one(app):

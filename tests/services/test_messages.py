@@ -18,7 +18,9 @@ def test_first_public_reply_opens_the_ticket_and_records_first_response(app, pub
     agent = make_user()
     ticket = make_ticket()
     published.clear()
-    reply = messages.reply_to_ticket(actor(agent), ticket.id, body_text="안녕하세요,\n확인해 보겠습니다.")
+    reply = messages.reply_to_ticket(
+        actor(agent), ticket.id, body_text="안녕하세요,\n확인해 보겠습니다."
+    )
     loaded = tickets.get_ticket(actor(agent), ticket.id)
     assert loaded.status == "open"
     assert loaded.first_response_at == reply.created_at
@@ -94,7 +96,9 @@ def test_attachments_are_stored_once_by_content_hash(app):
     ticket = make_ticket()
     data = "견적서".encode() * 100
     upload = UploadedFile("../../견적서.pdf", "application/pdf", data)
-    first = messages.reply_to_ticket(actor(agent), ticket.id, body_text="첨부", attachments=[upload])
+    first = messages.reply_to_ticket(
+        actor(agent), ticket.id, body_text="첨부", attachments=[upload]
+    )
     second = messages.add_note(actor(agent), ticket.id, body_text="same file", attachments=[upload])
     [a1], [a2] = first.attachments, second.attachments
     digest = hashlib.sha256(data).hexdigest()
@@ -108,9 +112,15 @@ def test_oversized_attachment_is_refused_and_nothing_is_written(app):
     agent = make_user()
     ticket = make_ticket()
     with pytest.raises(Invalid):
-        messages.reply_to_ticket(actor(agent), ticket.id, body_text="big",
-                                 attachments=[UploadedFile("a.bin", "application/octet-stream", b"x" * 11)])
-    assert [m.body_text for m in messages.list_messages(actor(agent), ticket.id)] == ["Please help."]
+        messages.reply_to_ticket(
+            actor(agent),
+            ticket.id,
+            body_text="big",
+            attachments=[UploadedFile("a.bin", "application/octet-stream", b"x" * 11)],
+        )
+    assert [m.body_text for m in messages.list_messages(actor(agent), ticket.id)] == [
+        "Please help."
+    ]
     assert tickets.get_ticket(actor(agent), ticket.id).version == 1
 
 
