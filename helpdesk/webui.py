@@ -93,6 +93,7 @@ def ticket_page(number: int):  # type: ignore[no-untyped-def]
         authors=authors,
         customer=customer,
         message_form=MessageForm(),
+        statuses=SETTABLE_STATUSES,
         status_form=StatusForm(status=ticket.status if ticket.status != Status.NEW else "open"),
         can_reply=can(me(), Permission.TICKET_REPLY),
         can_update=can(me(), Permission.TICKET_UPDATE),

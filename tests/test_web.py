@@ -99,6 +99,8 @@ def test_agent_replies_and_changes_status_from_the_page(app, client):
     ticket = make_ticket()
     login(client, agent.email)
     path = f"/tickets/{ticket.number}"
+    form = client.get(path).get_data(as_text=True)
+    assert '<option value="open" selected>' in form and '<option value="solved" >' in form
     token = csrf_token(client, path)
     response = client.post(
         f"{path}/messages",

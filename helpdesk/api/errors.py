@@ -31,7 +31,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
         if wants_json():
-            return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status
+            # RFC 9110 section 15.5.2: a 401 must say which scheme to use.
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+            return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status, headers
         if request.method == "POST" and request.referrer:
             flash(exc.message, "error")
             return redirect(request.referrer)

@@ -46,7 +46,9 @@ def _assignee_filter(raw: str | None, flt: TicketFilter) -> None:
 
 @blp.route("")
 class Tickets(MethodView):
-    @blp.arguments(TicketListArgs, location="query")
+    # unknown=None: let the schema's Meta (RAISE) decide; webargs would otherwise EXCLUDE unknown
+    # query parameters, so a typo such as ``stauts=open`` silently listed every ticket.
+    @blp.arguments(TicketListArgs, location="query", unknown=None)
     @blp.response(200, TicketPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List tickets, newest activity first, one page per call (cursor pagination)."""

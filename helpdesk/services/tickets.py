@@ -235,9 +235,10 @@ def create_ticket(
 def get_ticket(actor: Actor, ticket_id: int) -> Ticket:
     """A ticket with its customer, group, assignee and tags loaded, if ``actor`` may see it."""
     require_read = Permission.TICKET_READ
-    ticket = current_session().scalar(
-        select(Ticket).options(*TICKET_LOAD).where(Ticket.id == ticket_id)
-    )
+    # populate_existing: a caller holding its session across another process's commit still
+    # gets the ticket as it is now, not as its identity map remembers it.
+    stmt = select(Ticket).options(*TICKET_LOAD).where(Ticket.id == ticket_id)
+    ticket = current_session().scalar(stmt.execution_options(populate_existing=True))
     if ticket is None or (actor.kind == "customer" and ticket.customer_id != actor.customer_id):
         raise NotFound(f"Ticket {ticket_id} not found.")
     if actor.kind != "customer":
