@@ -87,8 +87,17 @@ def user() -> None:
     confirmation_prompt=True,
     help="Prompted for when omitted.",
 )
-@click.option("--locale", type=click.Choice(["en", "ko"]), default="en", show_default=True)
-@click.option("--timezone", default="UTC", show_default=True, help="IANA name, e.g. Asia/Seoul.")
+@click.option(
+    "--locale",
+    type=click.Choice(["en", "ko"]),
+    default=None,
+    help="Default: HELPDESK_DEFAULT_LOCALE.",
+)
+@click.option(
+    "--timezone",
+    default=None,
+    help="IANA name, e.g. Asia/Seoul (default: HELPDESK_DEFAULT_TIMEZONE).",
+)
 @click.option(
     "--group", "groups", multiple=True, help="Group name (repeatable); created if missing."
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
@@ -25,7 +25,7 @@ def select_locale() -> str | None:
 def select_timezone() -> str | None:
     if current_user and current_user.is_authenticated:
         return str(current_user.timezone)
-    return None
+    return str(current_app.config["HELPDESK"].default_timezone)
 
 
 def local_datetime(value: datetime | None, fmt: str = "medium") -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
 from ..models import Group, Role, User, utcnow
@@ -29,8 +30,10 @@ def normalize_email(email: str) -> str:
 def _check_profile(locale: str, timezone: str) -> None:
     if locale not in LOCALES:
         raise Invalid(f"Unknown locale {locale!r}.", fields={"locale": [f"one of {LOCALES}"]})
-    if timezone not in available_timezones():
-        raise Invalid(f"Unknown time zone {timezone!r}.", fields={"timezone": ["unknown"]})
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Invalid(f"Unknown time zone {timezone!r}.", fields={"timezone": ["unknown"]}) from exc
 
 
 def create_user(
@@ -40,11 +43,17 @@ def create_user(
     name: str,
     password: str,
     role: str = Role.AGENT,
-    locale: str = "en",
-    timezone: str = "UTC",
+    locale: str | None = None,
+    timezone: str | None = None,
     group_ids: list[int] | None = None,
 ) -> User:
+    """Create a staff account; language and time zone default to the instance's settings."""
     require(actor, Permission.USER_ADMIN)
+    if has_app_context():
+        settings = current_app.config["HELPDESK"]
+        locale = locale or settings.default_locale
+        timezone = timezone or settings.default_timezone
+    locale, timezone = locale or "en", timezone or "UTC"
     email = normalize_email(email)
     if role not in {r.value for r in Role}:
         raise Invalid(
