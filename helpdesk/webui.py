@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     send_from_directory,
     url_for,
 )
@@ -28,7 +29,7 @@ from wtforms.validators import AnyOf, DataRequired
 
 from .extensions import db
 from .models import OPEN_STATUSES, Customer, Status, User
-from .services import messages, tickets
+from .services import attachments, messages, tickets
 from .services.permissions import Actor, Permission, can
 from .services.ticket_queries import TicketFilter, list_tickets
 
@@ -127,6 +128,19 @@ def post_status(number: int):  # type: ignore[no-untyped-def]
     else:
         flash(_("Choose a valid status."), "error")
     return redirect(url_for("web.ticket_page", number=number))
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
+    attachment = attachments.get_attachment(me(), attachment_id)
+    return send_file(
+        attachments.blob_path(attachment.sha256),
+        mimetype=attachment.content_type,
+        as_attachment=True,  # never rendered inline: a customer's HTML file must not run here
+        download_name=attachment.filename,
+        max_age=0,
+    )
 
 
 @bp.get("/static/<path:filename>")

@@ -172,3 +172,29 @@ def test_every_queue_view_renders(app, client, view):
 
 def test_healthz_reports_the_database(client):
     assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_attachments_download_with_their_name_and_never_inline(app, client):
+    from helpdesk.services.attachments import UploadedFile
+
+    agent = make_user()
+    ticket = make_ticket()
+    html = b"<script>alert(1)</script>"
+    message = messages.reply_to_ticket(
+        actor(agent),
+        ticket.id,
+        body_text="견적서 첨부",
+        attachments=[UploadedFile("견적서.html", "text/html", html)],
+    )
+    [attachment] = message.attachments
+    assert client.get(f"/attachments/{attachment.id}").status_code == 302  # sign in first
+    login(client, agent.email)
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert f'href="/attachments/{attachment.id}"' in page
+    response = client.get(f"/attachments/{attachment.id}")
+    assert response.status_code == 200 and response.data == html
+    disposition = response.headers["Content-Disposition"]
+    assert (
+        disposition.startswith("attachment;") and "%EA%B2%AC%EC%A0%81%EC%84%9C.html" in disposition
+    )
+    assert client.get("/attachments/99999").status_code == 404

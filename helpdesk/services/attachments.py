@@ -15,7 +15,10 @@ from pathlib import Path
 
 from flask import current_app
 
-from .errors import Invalid
+from ..models import Attachment, Message
+from .errors import Invalid, NotFound
+from .permissions import Actor
+from .transaction import current_session
 
 _SAFE_NAME = 255
 
@@ -70,3 +73,20 @@ def clean_filename(name: str) -> str:
 
 def read_blob(sha256: str) -> bytes:
     return blob_path(sha256).read_bytes()
+
+
+def get_attachment(actor: Actor, attachment_id: int) -> Attachment:
+    """An attachment the actor may download: staff who read tickets, or the ticket's customer
+    for attachments of public messages. Anything else is reported as not found."""
+    from .tickets import get_ticket
+
+    session = current_session()
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound(f"Attachment {attachment_id} not found.")
+    message = session.get(Message, attachment.message_id)
+    assert message is not None
+    if actor.kind == "customer" and not message.is_public:
+        raise NotFound(f"Attachment {attachment_id} not found.")
+    get_ticket(actor, message.ticket_id)  # raises NotFound / Forbidden
+    return attachment

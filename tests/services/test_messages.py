@@ -127,3 +127,33 @@ def test_oversized_attachment_is_refused_and_nothing_is_written(app):
 def test_empty_reply_is_invalid(app):
     with pytest.raises(Invalid):
         messages.reply_to_ticket(actor(make_user()), make_ticket().id, body_text="   ")
+
+
+def test_customers_download_only_attachments_of_public_messages_on_their_tickets(app):
+    from helpdesk.services.attachments import get_attachment
+    from helpdesk.services.errors import NotFound
+
+    agent = make_user()
+    ticket, other = make_ticket(), make_ticket()
+    public = messages.reply_to_ticket(
+        actor(agent),
+        ticket.id,
+        body_text="invoice",
+        attachments=[UploadedFile("a.pdf", "application/pdf", b"A")],
+    )
+    internal = messages.add_note(
+        actor(agent),
+        ticket.id,
+        body_text="contract",
+        attachments=[UploadedFile("b.pdf", "application/pdf", b"B")],
+    )
+    owner = Actor.customer(ticket.customer_id)
+    assert get_attachment(owner, public.attachments[0].id).filename == "a.pdf"
+    with pytest.raises(NotFound):
+        get_attachment(owner, internal.attachments[0].id)
+    with pytest.raises(NotFound):
+        get_attachment(Actor.customer(other.customer_id), public.attachments[0].id)
+    assert (
+        get_attachment(actor(make_user("marketing")), internal.attachments[0].id).filename
+        == "b.pdf"
+    )

@@ -19,14 +19,25 @@ def test_new_users_take_the_instance_defaults(app):
     app.config["HELPDESK"].default_timezone = "Asia/Seoul"
     user = users.create_user(SYSTEM, email="New@Dangol.test", name="신입", password=PASSWORD)
     assert (user.email, user.locale, user.timezone, user.role) == (
-        "new@dangol.test", "ko", "Asia/Seoul", "agent")
+        "new@dangol.test",
+        "ko",
+        "Asia/Seoul",
+        "agent",
+    )
     assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("email", "not-an-email"), ("role", "superuser"), ("password", "short"), ("name", " "),
-     ("locale", "fr"), ("timezone", "Mars/Olympus"), ("timezone", "../../etc/passwd")],
+    [
+        ("email", "not-an-email"),
+        ("role", "superuser"),
+        ("password", "short"),
+        ("name", " "),
+        ("locale", "fr"),
+        ("timezone", "Mars/Olympus"),
+        ("timezone", "../../etc/passwd"),
+    ],
 )
 def test_invalid_accounts_are_refused_per_field(app, field, value):
     values = {"email": "x@dangol.test", "name": "X", "password": PASSWORD, "role": "agent"}
@@ -44,9 +55,12 @@ def test_duplicate_email_is_a_conflict(app):
 
 def test_only_admins_create_users(app):
     with pytest.raises(Forbidden):
-        users.create_user(actor(make_user("agent")), email="y@dangol.test", name="Y", password=PASSWORD)
-    created = users.create_user(actor(make_user("admin")), email="y@dangol.test", name="Y",
-                                password=PASSWORD)
+        users.create_user(
+            actor(make_user("agent")), email="y@dangol.test", name="Y", password=PASSWORD
+        )
+    created = users.create_user(
+        actor(make_user("admin")), email="y@dangol.test", name="Y", password=PASSWORD
+    )
     assert created.id
 
 
