@@ -1,0 +1,52 @@
+"""Refresh the README screenshots from a running demo (`./scripts/demo.sh`).
+
+Usage: .venv/bin/python scripts/screenshots.py [http://127.0.0.1:5000]
+Drives Debian's Chromium with Playwright; writes docs/screenshots/*.png.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def main(base: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        shots = (
+            ("jimin@dangol.test", "ko-KR", "ko", "환불 요청드립니다"),
+            ("alex@dangol.test", "en-US", "en", "Cannot log in to the dashboard"),
+        )
+        for email, locale, suffix, subject in shots:
+            page = browser.new_context(
+                locale=locale, viewport={"width": 1280, "height": 720}
+            ).new_page()
+            page.goto(f"{base}/login")
+            if suffix == "en":
+                page.screenshot(path=str(OUT / "login-en.png"))
+            page.fill("input[name=email]", email)
+            page.fill("input[name=password]", "dangol-demo")
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/tickets")
+            page.screenshot(path=str(OUT / f"queue-{suffix}.png"))
+            page.click(f"table.queue a:text('{subject}')")
+            page.wait_for_selector("article.message")
+            page.screenshot(path=str(OUT / f"ticket-{suffix}.png"), full_page=True)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000")
