@@ -1,0 +1,46 @@
+"""Settings come from HELPDESK_* variables; a fresh instance generates its own secret key."""
+
+from __future__ import annotations
+
+import stat
+
+from helpdesk.config import Settings
+
+
+def test_defaults_give_a_working_single_machine_install(tmp_path, monkeypatch):
+    for name in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "PORT"):
+        monkeypatch.delenv(f"HELPDESK_{name}", raising=False)
+    monkeypatch.setenv("HELPDESK_INSTANCE_PATH", str(tmp_path / "inst"))
+    settings = Settings.from_env()
+    assert settings.database_url == f"sqlite:///{tmp_path / 'inst' / 'dangol.db'}"
+    assert settings.redis_url is None and settings.port == 5000
+    key_file = tmp_path / "inst" / "secret_key"
+    assert key_file.read_text() == settings.secret_key and len(settings.secret_key) >= 48
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert Settings.from_env().secret_key == settings.secret_key  # reused, not regenerated
+
+
+def test_environment_overrides(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPDESK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", "postgresql+psycopg://u@db/dangol")
+    monkeypatch.setenv("HELPDESK_SECRET_KEY", "from-env")
+    monkeypatch.setenv("HELPDESK_REDIS_URL", "redis://cache:6379/0")
+    monkeypatch.setenv("HELPDESK_SECURE_COOKIES", "true")
+    monkeypatch.setenv("HELPDESK_ATTACHMENT_MAX_BYTES", "1048576")
+    monkeypatch.setenv("HELPDESK_PHONE_REGION", "US")
+    settings = Settings.from_env()
+    assert settings.database_url == "postgresql+psycopg://u@db/dangol"
+    assert settings.secret_key == "from-env" and not (tmp_path / "secret_key").exists()
+    assert settings.redis_url == "redis://cache:6379/0"
+    assert settings.secure_cookies is True
+    assert settings.attachment_max_bytes == 1048576 and settings.phone_region == "US"
+
+
+def test_secure_cookies_setting_reaches_the_session_cookie(tmp_path):
+    from helpdesk import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", secure_cookies=True))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
