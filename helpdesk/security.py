@@ -29,6 +29,11 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+def _extra_headers(exc: HTTPException) -> list[tuple[str, str]]:
+    """Headers the error itself carries (``Allow`` on 405, ``Retry-After`` on 429...)."""
+    return [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+
+
 def init_app(app: Flask) -> None:
     settings = app.config["HELPDESK"]
     csrf.init_app(app)
@@ -53,8 +58,9 @@ def init_app(app: Flask) -> None:
                     "message": exc.description or exc.name,
                 }
             }
-            return jsonify(body), exc.code or 500
-        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+            return jsonify(body), exc.code or 500, _extra_headers(exc)
+        page = render_template("error.html", code=exc.code, message=exc.description)
+        return page, exc.code, _extra_headers(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
