@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
@@ -14,6 +14,18 @@ LOCALES = ["en", "ko"]
 
 
 def select_locale() -> str | None:
+    """The API caller's or signed-in user's language, else ``?lang=``, cookie, browser.
+
+    Outside a request (CLI, worker) there is nothing to choose from: Flask-Babel then uses
+    the instance default (``HELPDESK_DEFAULT_LOCALE``).
+    """
+    if not has_request_context():
+        return None
+    # API token requests: the blueprint hook in helpdesk.api.auth resolved the user before any
+    # message is rendered (Flask-Babel caches the locale for the rest of the request).
+    api_user = g.get("api_user")
+    if api_user is not None and api_user.locale in LOCALES:
+        return str(api_user.locale)
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         return str(current_user.locale)
     chosen = request.args.get("lang") or request.cookies.get("dangol_lang")

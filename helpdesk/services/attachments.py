@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from ..models import Attachment, Message
 from .errors import Invalid, NotFound
@@ -44,7 +45,11 @@ def store_blob(data: bytes) -> str:
     limit = current_app.config["HELPDESK"].attachment_max_bytes
     if len(data) > limit:
         raise Invalid(
-            f"Attachment is {len(data)} bytes; the limit is {limit} bytes.",
+            _l(
+                "The attachment is %(size)s bytes; the limit is %(limit)s bytes.",
+                size=len(data),
+                limit=limit,
+            ),
             fields={"attachments": ["too large"]},
         )
     digest = hashlib.sha256(data).hexdigest()
@@ -83,10 +88,10 @@ def get_attachment(actor: Actor, attachment_id: int) -> Attachment:
     session = current_session()
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:
-        raise NotFound(f"Attachment {attachment_id} not found.")
+        raise NotFound(_l("Attachment %(id)s not found.", id=attachment_id))
     message = session.get(Message, attachment.message_id)
     assert message is not None
     if actor.kind == "customer" and not message.is_public:
-        raise NotFound(f"Attachment {attachment_id} not found.")
+        raise NotFound(_l("Attachment %(id)s not found.", id=attachment_id))
     get_ticket(actor, message.ticket_id)  # raises NotFound / Forbidden
     return attachment

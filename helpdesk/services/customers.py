@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -36,10 +37,10 @@ def find_customer(actor: Actor, kind: str, value: str) -> Customer | None:
 def get_customer(actor: Actor, customer_id: int) -> Customer:
     require(actor, Permission.CUSTOMER_READ)
     if actor.kind == "customer" and actor.customer_id != customer_id:
-        raise NotFound(f"Customer {customer_id} not found.")
+        raise NotFound(_l("Customer %(id)s not found.", id=customer_id))
     customer = current_session().get(Customer, customer_id)
     if customer is None:
-        raise NotFound(f"Customer {customer_id} not found.")
+        raise NotFound(_l("Customer %(id)s not found.", id=customer_id))
     return customer
 
 
@@ -55,19 +56,25 @@ def create_customer(
     require(actor, Permission.CUSTOMER_WRITE)
     if not identities:
         raise Invalid(
-            "A customer needs at least one identity.", fields={"identities": ["required"]}
+            _l("A customer needs at least one identity."), fields={"identities": ["required"]}
         )
     normalized = [
         (kind, normalize_identity(kind, value), value.strip()) for kind, value in identities
     ]
     if locale is not None and locale not in ("en", "ko"):
-        raise Invalid("Locale must be en or ko.", fields={"locale": ["one of en, ko"]})
+        raise Invalid(_l("Locale must be en or ko."), fields={"locale": ["one of en, ko"]})
     with transaction() as session:
         if organization_id is not None and session.get(Organization, organization_id) is None:
-            raise Invalid("Unknown organization.", fields={"organization_id": ["unknown"]})
+            raise Invalid(_l("Unknown organization."), fields={"organization_id": ["unknown"]})
         for kind, value, _ in normalized:
             if _identity_owner(session, kind, value) is not None:
-                raise Conflict(f"The {kind} identity {value} already belongs to a customer.")
+                raise Conflict(
+                    _l(
+                        "The %(kind)s identity %(value)s already belongs to a customer.",
+                        kind=kind,
+                        value=value,
+                    )
+                )
         customer = Customer(
             name=_clean_name(name, normalized[0][2]), organization_id=organization_id, locale=locale
         )
@@ -138,11 +145,16 @@ def add_identity(actor: Actor, customer_id: int, kind: str, value: str) -> Custo
     with transaction() as session:
         customer = session.get(Customer, customer_id)
         if customer is None:
-            raise NotFound(f"Customer {customer_id} not found.")
+            raise NotFound(_l("Customer %(id)s not found.", id=customer_id))
         owner = _identity_owner(session, kind, normalized)
         if owner is not None:
             raise Conflict(
-                f"The {kind} identity {normalized} already belongs to customer {owner.id}."
+                _l(
+                    "The %(kind)s identity %(value)s already belongs to customer %(id)s.",
+                    kind=kind,
+                    value=normalized,
+                    id=owner.id,
+                )
             )
         identity = CustomerIdentity(
             customer_id=customer_id, kind=kind, value=normalized, display=value.strip()
@@ -165,10 +177,10 @@ def create_organization(actor: Actor, name: str, domain: str | None = None) -> O
     require(actor, Permission.CUSTOMER_WRITE)
     name = (name or "").strip()
     if not name:
-        raise Invalid("An organization name is required.", fields={"name": ["required"]})
+        raise Invalid(_l("An organization name is required."), fields={"name": ["required"]})
     with transaction() as session:
         if session.scalar(select(Organization.id).where(Organization.name == name)) is not None:
-            raise Conflict(f"An organization named {name} already exists.")
+            raise Conflict(_l("An organization named %(name)s already exists.", name=name))
         org = Organization(name=name, domain=(domain or "").strip().lower() or None)
         session.add(org)
         session.flush()

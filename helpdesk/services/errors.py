@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from flask_babel import LazyString
+
 
 class ServiceError(Exception):
-    """Base of every error a service raises on purpose; ``message`` is safe to show users."""
+    """Base of every error a service raises on purpose; ``message`` is safe to show users.
+
+    Services pass a lazy string (``lazy_gettext``), so ``message`` is rendered when it is read,
+    in the language of the request that reads it (the instance default outside requests).
+    """
 
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self, message: str | LazyString, *, fields: dict[str, list[str]] | None = None
+    ) -> None:
         super().__init__(message)
-        self.message = message
+        self._message = message
         self.fields = fields
+
+    @property
+    def message(self) -> str:
+        return str(self._message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class Unauthorized(ServiceError):

@@ -6,6 +6,7 @@ import re
 
 import phonenumbers
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 
 from ..models import IdentityKind
 from .errors import Invalid
@@ -31,7 +32,8 @@ def normalize_identity(kind: str, value: str) -> str:
         email = raw.lower()
         if not _EMAIL.match(email) or len(email) > 254:
             raise Invalid(
-                f"{value!r} is not an email address.", fields={"value": ["invalid email"]}
+                _l("'%(value)s' is not an email address.", value=value),
+                fields={"value": ["invalid email"]},
             )
         return email
     if kind == IdentityKind.PHONE:
@@ -39,33 +41,39 @@ def normalize_identity(kind: str, value: str) -> str:
             number = phonenumbers.parse(raw, _phone_region())
         except phonenumbers.NumberParseException as exc:
             raise Invalid(
-                f"{value!r} is not a phone number.", fields={"value": ["invalid phone"]}
+                _l("'%(value)s' is not a phone number.", value=value),
+                fields={"value": ["invalid phone"]},
             ) from exc
         if not phonenumbers.is_valid_number(number):
             raise Invalid(
-                f"{value!r} is not a valid phone number.", fields={"value": ["invalid phone"]}
+                _l("'%(value)s' is not a valid phone number.", value=value),
+                fields={"value": ["invalid phone"]},
             )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if kind == IdentityKind.SLACK:
         slack = raw.upper()
         if not _SLACK.match(slack):
-            raise Invalid("A Slack identity is TEAM:USER.", fields={"value": ["invalid slack id"]})
+            raise Invalid(
+                _l("A Slack identity has the form TEAM:USER."),
+                fields={"value": ["invalid slack id"]},
+            )
         return slack
     if kind == IdentityKind.SOCIAL:
         network, _, handle = raw.partition(":")
         social = f"{network.strip().lower()}:{handle.strip().lstrip('@').lower()}"
         if not _SOCIAL.match(social):
             raise Invalid(
-                "A social identity is network:handle.", fields={"value": ["invalid handle"]}
+                _l("A social identity has the form network:handle."),
+                fields={"value": ["invalid handle"]},
             )
         return social
     if kind == IdentityKind.CHAT:
         if not raw or len(raw) > 128:
             raise Invalid(
-                "A chat visitor id is required.", fields={"value": ["invalid visitor id"]}
+                _l("A chat visitor id is required."), fields={"value": ["invalid visitor id"]}
             )
         return raw
     raise Invalid(
-        f"Unknown identity kind {kind!r}.",
+        _l("Unknown identity kind: %(kind)s.", kind=kind),
         fields={"kind": [f"one of {[k.value for k in IdentityKind]}"]},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from ..models import Attachment, Channel, Direction, Message, MessageKind, Ticket, utcnow
@@ -46,9 +47,9 @@ def add_message(
     """Store a message and its files and bump the ticket's counters (not its version)."""
     text, html = bodies(body_text, body_html)
     if len(text) > MAX_BODY_CHARS or len(html) > 4 * MAX_BODY_CHARS:
-        raise Invalid("The message is too long.", fields={"body": ["too long"]})
+        raise Invalid(_l("The message is too long."), fields={"body": ["too long"]})
     if not text.strip() and not attachments:
-        raise Invalid("The message is empty.", fields={"body": ["required"]})
+        raise Invalid(_l("The message is empty."), fields={"body": ["required"]})
     when = at or utcnow()
     if not is_public:
         kind = MessageKind.NOTE

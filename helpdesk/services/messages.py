@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..events import MessageAdded, TicketUpdated, publish
@@ -32,9 +33,14 @@ def list_messages(actor: Actor, ticket_id: int) -> list[Message]:
 
 def _writable(ticket: Ticket) -> None:
     if ticket.merged_into_id is not None:
-        raise Conflict(f"Ticket #{ticket.number} was merged into another ticket; write there.")
+        raise Conflict(
+            _l(
+                "Ticket #%(number)s was merged into another ticket; write there.",
+                number=ticket.number,
+            )
+        )
     if ticket.status == Status.CLOSED:
-        raise Conflict(f"Ticket #{ticket.number} is closed.")
+        raise Conflict(_l("Ticket #%(number)s is closed.", number=ticket.number))
 
 
 def reply_to_ticket(
@@ -55,7 +61,7 @@ def reply_to_ticket(
     require(actor, Permission.TICKET_REPLY)
     if status is not None and status not in _REPLY_STATUSES:
         raise Invalid(
-            f"Cannot set {status!r} with a reply.",
+            _l("Cannot set the status %(status)s with a reply.", status=status),
             fields={"status": [f"one of {list(map(str, _REPLY_STATUSES))}"]},
         )
     with transaction() as session:
@@ -113,7 +119,7 @@ def add_note(
     """
     require(actor, Permission.TICKET_NOTE)
     if not actor.is_staff:
-        raise Forbidden("Only staff can write internal notes.")
+        raise Forbidden(_l("Only staff can write internal notes."))
     with transaction() as session:
         ticket = lock_ticket(session, ticket_id)
         message = add_message(
@@ -162,7 +168,7 @@ def add_customer_message(
     if actor.kind == "customer":
         get_ticket(actor, ticket_id)  # a customer may only write on their own tickets
     elif actor.kind != "system":
-        raise Forbidden("Customer messages come from channels or the customer portal.")
+        raise Forbidden(_l("Customer messages come from channels or the customer portal."))
     with transaction() as session:
         ticket = lock_ticket(session, ticket_id)
         _writable(ticket)

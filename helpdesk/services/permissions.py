@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from typing import Literal
 
+from flask_babel import lazy_gettext as _l
+
 from ..models import Role, User
 from .errors import Forbidden
 
@@ -81,4 +83,6 @@ def can(actor: Actor, permission: Permission) -> bool:
 def require(actor: Actor, permission: Permission) -> None:
     """Raise ``Forbidden`` unless ``actor`` holds ``permission``."""
     if not can(actor, permission):
-        raise Forbidden(f"You are not allowed to do this ({permission.value}).")
+        raise Forbidden(
+            _l("You are not allowed to do this (%(permission)s).", permission=permission.value)
+        )

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, select, tuple_, union_all
 
 from ..models import Channel, Status, Tag, Ticket, ticket_tags
@@ -62,7 +63,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[object, int]:
         return key, ticket_id
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise Invalid(
-            "The cursor is invalid or belongs to another sort order.",
+            _l("The cursor is invalid or belongs to another sort order."),
             fields={"cursor": ["invalid"]},
         ) from exc
 
@@ -83,7 +84,10 @@ def _filters(actor: Actor, flt: TicketFilter) -> list[ColumnElement[bool]]:
         conditions.append(Ticket.organization_id == flt.organization_id)
     if flt.channel is not None:
         if flt.channel not in {c.value for c in Channel}:
-            raise Invalid(f"Unknown channel {flt.channel!r}.", fields={"channel": ["unknown"]})
+            raise Invalid(
+                _l("Unknown channel: %(channel)s.", channel=flt.channel),
+                fields={"channel": ["unknown"]},
+            )
         conditions.append(Ticket.channel == flt.channel)
     if flt.tag is not None:
         tagged = (
@@ -108,13 +112,22 @@ def list_tickets(
         require(actor, Permission.TICKET_READ)
     flt = flt or TicketFilter()
     if sort not in SORTS:
-        raise Invalid(f"Unknown sort {sort!r}.", fields={"sort": [f"one of {list(SORTS)}"]})
+        raise Invalid(
+            _l("Unknown sort order: %(sort)s.", sort=sort),
+            fields={"sort": [f"one of {list(SORTS)}"]},
+        )
     if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"limit must be 1 to {MAX_LIMIT}.", fields={"limit": ["out of range"]})
+        raise Invalid(
+            _l("limit must be between 1 and %(max)s.", max=MAX_LIMIT),
+            fields={"limit": ["out of range"]},
+        )
     statuses = sorted(set(flt.statuses))
     unknown = set(statuses) - {s.value for s in Status}
     if unknown:
-        raise Invalid(f"Unknown status {sorted(unknown)}.", fields={"status": ["unknown status"]})
+        raise Invalid(
+            _l("Unknown status: %(status)s.", status=", ".join(sorted(unknown))),
+            fields={"status": ["unknown status"]},
+        )
 
     descending = sort.startswith("-")
     by_created = sort.endswith("created_at")

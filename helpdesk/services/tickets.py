@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -54,7 +55,8 @@ def parse_priority(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value in set(Priority):
         return int(value)
     raise Invalid(
-        f"Unknown priority {value!r}.", fields={"priority": ["one of low, normal, high, urgent"]}
+        _l("Unknown priority: %(priority)s.", priority=value),
+        fields={"priority": ["one of low, normal, high, urgent"]},
     )
 
 
@@ -67,12 +69,16 @@ def normalize_tags(tags: Sequence[str]) -> list[str]:
             continue
         if len(tag) > 64:
             raise Invalid(
-                f"Tag {tag[:20]!r}... is longer than 64 characters.", fields={"tags": ["too long"]}
+                _l("The tag '%(tag)s...' is longer than 64 characters.", tag=tag[:20]),
+                fields={"tags": ["too long"]},
             )
         if tag not in clean:
             clean.append(tag)
     if len(clean) > MAX_TAGS:
-        raise Invalid(f"A ticket can carry at most {MAX_TAGS} tags.", fields={"tags": ["too many"]})
+        raise Invalid(
+            _l("A ticket can carry at most %(max)s tags.", max=MAX_TAGS),
+            fields={"tags": ["too many"]},
+        )
     return clean
 
 
@@ -111,7 +117,9 @@ def _next_number(session: Session) -> int:
 
 def _check_group(session: Session, group_id: int | None) -> None:
     if group_id is not None and session.get(Group, group_id) is None:
-        raise Invalid(f"Unknown group {group_id}.", fields={"group_id": ["unknown group"]})
+        raise Invalid(
+            _l("Unknown group: %(id)s.", id=group_id), fields={"group_id": ["unknown group"]}
+        )
 
 
 def _check_assignee(session: Session, assignee_id: int | None) -> None:
@@ -119,10 +127,12 @@ def _check_assignee(session: Session, assignee_id: int | None) -> None:
         return
     user = session.get(User, assignee_id)
     if user is None or not user.is_active:
-        raise Invalid(f"Unknown user {assignee_id}.", fields={"assignee_id": ["unknown user"]})
+        raise Invalid(
+            _l("Unknown user: %(id)s.", id=assignee_id), fields={"assignee_id": ["unknown user"]}
+        )
     if user.role not in _ASSIGNABLE_ROLES:
         raise Invalid(
-            "Only agents and admins can be assigned tickets.",
+            _l("Only agents and admins can be assigned tickets."),
             fields={"assignee_id": ["not an agent"]},
         )
 
@@ -152,21 +162,22 @@ def create_ticket(
     require(actor, Permission.TICKET_CREATE)
     subject = " ".join((subject or "").split())
     if not subject:
-        raise Invalid("A subject is required.", fields={"subject": ["required"]})
+        raise Invalid(_l("A subject is required."), fields={"subject": ["required"]})
     if len(subject) > 255:
         raise Invalid(
-            "The subject is longer than 255 characters.", fields={"subject": ["too long"]}
+            _l("The subject is longer than 255 characters."), fields={"subject": ["too long"]}
         )
     if channel not in {c.value for c in Channel}:
         raise Invalid(
-            f"Unknown channel {channel!r}.",
+            _l("Unknown channel: %(channel)s.", channel=channel),
             fields={"channel": [f"one of {[c.value for c in Channel]}"]},
         )
     if not (body_text or body_html or attachments):
-        raise Invalid("The first message needs some text.", fields={"body": ["required"]})
+        raise Invalid(_l("The first message needs some text."), fields={"body": ["required"]})
     if (customer_id is None) == (customer_identity is None):
         raise Invalid(
-            "Give either a customer id or a customer identity.", fields={"customer": ["required"]}
+            _l("Give either a customer id or a customer identity."),
+            fields={"customer": ["required"]},
         )
     priority_value = parse_priority(priority)
     tag_names = normalize_tags(tags)
@@ -178,7 +189,8 @@ def create_ticket(
             found = session.get(Customer, customer_id)
             if found is None:
                 raise Invalid(
-                    f"Unknown customer {customer_id}.", fields={"customer_id": ["unknown customer"]}
+                    _l("Unknown customer: %(id)s.", id=customer_id),
+                    fields={"customer_id": ["unknown customer"]},
                 )
             customer = found
         _check_group(session, group_id)
@@ -240,7 +252,7 @@ def get_ticket(actor: Actor, ticket_id: int) -> Ticket:
     stmt = select(Ticket).options(*TICKET_LOAD).where(Ticket.id == ticket_id)
     ticket = current_session().scalar(stmt.execution_options(populate_existing=True))
     if ticket is None or (actor.kind == "customer" and ticket.customer_id != actor.customer_id):
-        raise NotFound(f"Ticket {ticket_id} not found.")
+        raise NotFound(_l("Ticket %(id)s not found.", id=ticket_id))
     if actor.kind != "customer":
         require(actor, require_read)
     return ticket
@@ -249,7 +261,7 @@ def get_ticket(actor: Actor, ticket_id: int) -> Ticket:
 def get_ticket_by_number(actor: Actor, number: int) -> Ticket:
     ticket_id = current_session().scalar(select(Ticket.id).where(Ticket.number == number))
     if ticket_id is None:
-        raise NotFound(f"Ticket #{number} not found.")
+        raise NotFound(_l("Ticket #%(number)s not found.", number=number))
     return get_ticket(actor, ticket_id)
 
 
@@ -263,15 +275,20 @@ def lock_ticket(session: Session, ticket_id: int) -> Ticket:
     )
     ticket = session.scalar(stmt)
     if ticket is None:
-        raise NotFound(f"Ticket {ticket_id} not found.")
+        raise NotFound(_l("Ticket %(id)s not found.", id=ticket_id))
     return ticket
 
 
 def check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != ticket.version:
         raise Conflict(
-            f"Ticket #{ticket.number} was changed by someone else (version {ticket.version}, "
-            f"you had {expected_version}). Reload it and try again."
+            _l(
+                "Ticket #%(number)s was changed by someone else (version %(version)s, "
+                "you had %(expected)s). Reload it and try again.",
+                number=ticket.number,
+                version=ticket.version,
+                expected=expected_version,
+            )
         )
 
 
@@ -291,15 +308,20 @@ def update_ticket(
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise Invalid(
-            f"Cannot change {sorted(unknown)}.", fields={k: ["not updatable"] for k in unknown}
+            _l("Cannot change: %(fields)s.", fields=", ".join(sorted(unknown))),
+            fields={k: ["not updatable"] for k in unknown},
         )
     with transaction() as session:
         ticket = lock_ticket(session, ticket_id)
         check_version(ticket, expected_version)
         if ticket.merged_into_id is not None:
-            raise Conflict(f"Ticket #{ticket.number} was merged and can no longer change.")
+            raise Conflict(
+                _l("Ticket #%(number)s was merged and can no longer change.", number=ticket.number)
+            )
         if ticket.status == Status.CLOSED:
-            raise Conflict(f"Ticket #{ticket.number} is closed and can no longer change.")
+            raise Conflict(
+                _l("Ticket #%(number)s is closed and can no longer change.", number=ticket.number)
+            )
         diff = _apply_changes(session, ticket, changes)
         if not diff:
             return ticket
@@ -329,7 +351,7 @@ def _apply_changes(
         subject = " ".join(str(changes["subject"] or "").split())
         if not subject or len(subject) > 255:
             raise Invalid(
-                "The subject must be 1 to 255 characters.", fields={"subject": ["invalid"]}
+                _l("The subject must be 1 to 255 characters."), fields={"subject": ["invalid"]}
             )
         if subject != ticket.subject:
             diff["subject"] = [ticket.subject, subject]
@@ -338,12 +360,12 @@ def _apply_changes(
         status = changes["status"]
         if status not in {s.value for s in Status}:
             raise Invalid(
-                f"Unknown status {status!r}.",
+                _l("Unknown status: %(status)s.", status=status),
                 fields={"status": [f"one of {[s.value for s in Status]}"]},
             )
         if status == Status.NEW and ticket.status != Status.NEW:
             raise Invalid(
-                "A ticket cannot go back to new.", fields={"status": ["cannot return to new"]}
+                _l("A ticket cannot go back to new."), fields={"status": ["cannot return to new"]}
             )
         if status != ticket.status:
             diff["status"] = [ticket.status, status]
@@ -411,7 +433,7 @@ def merge_tickets(actor: Actor, source_id: int, target_id: int) -> Ticket:
     require(actor, Permission.TICKET_UPDATE)
     if source_id == target_id:
         raise Invalid(
-            "A ticket cannot be merged into itself.", fields={"target_id": ["same ticket"]}
+            _l("A ticket cannot be merged into itself."), fields={"target_id": ["same ticket"]}
         )
     with transaction() as session:
         # Lock in id order so two opposite merges cannot deadlock.
@@ -420,9 +442,11 @@ def merge_tickets(actor: Actor, source_id: int, target_id: int) -> Ticket:
         source, target = locked[source_id], locked[target_id]
         for ticket in (source, target):
             if ticket.merged_into_id is not None:
-                raise Conflict(f"Ticket #{ticket.number} is already merged.")
+                raise Conflict(_l("Ticket #%(number)s is already merged.", number=ticket.number))
         if target.status == Status.CLOSED:
-            raise Conflict(f"Ticket #{target.number} is closed; merge into an open ticket.")
+            raise Conflict(
+                _l("Ticket #%(number)s is closed; merge into an open ticket.", number=target.number)
+            )
         moved = session.execute(
             update(Message).where(Message.ticket_id == source.id).values(ticket_id=target.id)
         ).rowcount

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..models import ApiToken, User, utcnow
@@ -35,15 +36,16 @@ def create_token(
         require(actor, Permission.USER_ADMIN)
     name = (name or "").strip()
     if not name:
-        raise Invalid("A token name is required.", fields={"name": ["required"]})
+        raise Invalid(_l("A token name is required."), fields={"name": ["required"]})
     if expires_in_days is not None and expires_in_days <= 0:
         raise Invalid(
-            "Expiry must be a positive number of days.", fields={"expires_in_days": ["must be > 0"]}
+            _l("Expiry must be a positive number of days."),
+            fields={"expires_in_days": ["must be > 0"]},
         )
     secret = PREFIX + secrets.token_urlsafe(32)
     with transaction() as session:
         if session.get(User, user_id) is None:
-            raise NotFound(f"User {user_id} not found.")
+            raise NotFound(_l("User %(id)s not found.", id=user_id))
         token = ApiToken(
             user_id=user_id,
             name=name[:100],
@@ -82,8 +84,8 @@ def revoke_token(actor: Actor, token_id: int) -> None:
     with transaction() as session:
         token = session.get(ApiToken, token_id)
         if token is None:
-            raise NotFound(f"Token {token_id} not found.")
+            raise NotFound(_l("Token %(id)s not found.", id=token_id))
         if actor.user_id != token.user_id and not (actor.kind == "system" or actor.role == "admin"):
-            raise Forbidden("You may only revoke your own tokens.")
+            raise Forbidden(_l("You may only revoke your own tokens."))
         token.revoked_at = utcnow()
         audit.record(session, actor, "token.revoked", data={"token_id": token_id})

@@ -6,6 +6,7 @@ import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..models import Group, Role, User, utcnow
@@ -23,17 +24,23 @@ MIN_PASSWORD = 8
 def normalize_email(email: str) -> str:
     value = (email or "").strip().lower()
     if not _EMAIL.match(value) or len(value) > 254:
-        raise Invalid("Enter a valid email address.", fields={"email": ["invalid email"]})
+        raise Invalid(_l("Enter a valid email address."), fields={"email": ["invalid email"]})
     return value
 
 
 def _check_profile(locale: str, timezone: str) -> None:
     if locale not in LOCALES:
-        raise Invalid(f"Unknown locale {locale!r}.", fields={"locale": [f"one of {LOCALES}"]})
+        raise Invalid(
+            _l("Unknown language: %(locale)s.", locale=locale),
+            fields={"locale": [f"one of {LOCALES}"]},
+        )
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise Invalid(f"Unknown time zone {timezone!r}.", fields={"timezone": ["unknown"]}) from exc
+        raise Invalid(
+            _l("Unknown time zone: %(timezone)s.", timezone=timezone),
+            fields={"timezone": ["unknown"]},
+        ) from exc
 
 
 def create_user(
@@ -57,20 +64,21 @@ def create_user(
     email = normalize_email(email)
     if role not in {r.value for r in Role}:
         raise Invalid(
-            f"Unknown role {role!r}.", fields={"role": [f"one of {[r.value for r in Role]}"]}
+            _l("Unknown role: %(role)s.", role=role),
+            fields={"role": [f"one of {[r.value for r in Role]}"]},
         )
     if len(password) < MIN_PASSWORD:
         raise Invalid(
-            f"The password needs at least {MIN_PASSWORD} characters.",
+            _l("The password needs at least %(min)s characters.", min=MIN_PASSWORD),
             fields={"password": ["too short"]},
         )
     name = (name or "").strip()
     if not name:
-        raise Invalid("A name is required.", fields={"name": ["required"]})
+        raise Invalid(_l("A name is required."), fields={"name": ["required"]})
     _check_profile(locale, timezone)
     with transaction() as session:
         if session.scalar(select(User.id).where(User.email == email)) is not None:
-            raise Conflict(f"A user with the email {email} already exists.")
+            raise Conflict(_l("A user with the email %(email)s already exists.", email=email))
         user = User(
             email=email,
             name=name,
@@ -82,7 +90,7 @@ def create_user(
         if group_ids:
             user.groups = list(session.scalars(select(Group).where(Group.id.in_(group_ids))))
             if len(user.groups) != len(set(group_ids)):
-                raise Invalid("Unknown group.", fields={"group_ids": ["unknown group"]})
+                raise Invalid(_l("Unknown group."), fields={"group_ids": ["unknown group"]})
         session.add(user)
         session.flush()
         audit.record(session, actor, "user.created", data={"user_id": user.id, "role": role})
@@ -112,7 +120,7 @@ def get_user(actor: Actor, user_id: int) -> User:
     require(actor, Permission.USER_READ)
     user = current_session().get(User, user_id)
     if user is None:
-        raise NotFound(f"User {user_id} not found.")
+        raise NotFound(_l("User %(id)s not found.", id=user_id))
     return user
 
 
@@ -126,7 +134,7 @@ def find_user_by_email(actor: Actor, email: str) -> User:
     require(actor, Permission.USER_READ)
     user = current_session().scalar(select(User).where(User.email == normalize_email(email)))
     if user is None:
-        raise NotFound(f"No user with the email {email}.")
+        raise NotFound(_l("No user with the email %(email)s.", email=email))
     return user
 
 
@@ -139,7 +147,7 @@ def update_profile(
     with transaction() as session:
         user = session.get(User, user_id)
         if user is None:
-            raise NotFound(f"User {user_id} not found.")
+            raise NotFound(_l("User %(id)s not found.", id=user_id))
         _check_profile(locale or user.locale, timezone or user.timezone)
         user.locale = locale or user.locale
         user.timezone = timezone or user.timezone
@@ -155,11 +163,11 @@ def create_group(actor: Actor, name: str) -> Group:
     require(actor, Permission.USER_ADMIN)
     name = (name or "").strip()
     if not name:
-        raise Invalid("A group name is required.", fields={"name": ["required"]})
+        raise Invalid(_l("A group name is required."), fields={"name": ["required"]})
     with transaction() as session:
         exists = session.scalar(select(Group.id).where(func.lower(Group.name) == name.lower()))
         if exists is not None:
-            raise Conflict(f"A group named {name} already exists.")
+            raise Conflict(_l("A group named %(name)s already exists.", name=name))
         group = Group(name=name)
         session.add(group)
         session.flush()
