@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import socketio as socketio_server
 from flask import Flask, request
 from flask_login import current_user
 from flask_socketio import disconnect, join_room, leave_room
@@ -33,6 +34,7 @@ from .services.permissions import Actor
 log = logging.getLogger(__name__)
 
 QUEUE_ROOM = "queue:all"
+SOCKETIO_CHANNEL = "dangol-socketio"  # the Redis pub/sub channel shared by all processes
 
 
 def rooms_for(event: DomainEvent) -> list[tuple[str, str, dict[str, Any]]]:
@@ -142,10 +144,18 @@ def _unsubscribe(data: Any) -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     settings = app.config["HELPDESK"]
+    # Built here rather than from ``message_queue=``: Flask-SocketIO keeps the options of an
+    # earlier init_app, so a process that builds a second app without Redis would keep the
+    # first one's queue.
+    manager = (
+        socketio_server.RedisManager(settings.redis_url, channel=SOCKETIO_CHANNEL)
+        if settings.redis_url
+        else None
+    )
     socketio.init_app(
         app,
         async_mode="threading",
-        message_queue=settings.redis_url,
+        client_manager=manager,
         manage_session=False,  # use Flask's cookie session, so login state is shared with HTTP
     )
     events.subscribe("socketio", _fan_out)

@@ -181,11 +181,14 @@ def test_worker_runs_until_terminated(cli_env):
     process = subprocess.Popen(
         [HELPDESK, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    assert process.stdout is not None
     try:
-        time.sleep(2)
+        started = process.stdout.readline()  # blocks until the worker reports its loops
+        assert "started" in started or "Worker running" in started, started
         assert process.poll() is None
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=20)
-    assert process.returncode == 0
+    # Read through the same buffered stream: readline() may already hold the next lines.
+    output = started + process.stdout.read()
+    assert process.wait(timeout=20) == 0
     assert "Worker running" in output and "orphan-blob-sweeper" in output

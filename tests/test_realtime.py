@@ -10,7 +10,7 @@ import redis
 from helpdesk import create_app
 from helpdesk.events import TicketCreated
 from helpdesk.extensions import socketio
-from helpdesk.realtime import QUEUE_ROOM, rooms_for
+from helpdesk.realtime import QUEUE_ROOM, SOCKETIO_CHANNEL, rooms_for
 from helpdesk.services import messages, tickets
 from tests.conftest import login, make_settings
 from tests.factories import actor, make_customer, make_ticket, make_user
@@ -113,7 +113,7 @@ def test_with_redis_events_are_published_for_every_process(
     # A second app on the same database, as another process would be, publishing through Redis.
     app = create_app(make_settings(tmp_path, database_url, redis_url="redis://127.0.0.1:6379/15"))
     pubsub = redis_client.pubsub()
-    pubsub.subscribe("flask-socketio")
+    pubsub.subscribe(SOCKETIO_CHANNEL)
     pubsub.get_message(timeout=1)  # subscription confirmation
     with app.app_context():
         ticket = make_ticket(subject="via redis")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..extensions import csrf
@@ -19,17 +20,17 @@ def authenticate_request() -> None:
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+            raise Unauthorized(_l("Use 'Authorization: Bearer <token>'."))
         user = user_for_token(secret.strip())
         if user is None:
-            raise Unauthorized("The API token is invalid, expired or revoked.")
+            raise Unauthorized(_l("The API token is invalid, expired or revoked."))
         g.api_user = user
     elif current_user.is_authenticated:
         if request.method not in _SAFE_METHODS:
             csrf.protect()
         g.api_user = current_user._get_current_object()
     else:
-        raise Unauthorized("Authentication required: send a bearer token.")
+        raise Unauthorized(_l("Authentication required: send a bearer token."))
     g.actor = Actor.of(g.api_user)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from ..security import wants_json
@@ -44,7 +45,7 @@ def init_app(app: Flask) -> None:
         data = getattr(exc, "data", None) or {}
         fields = _flatten(data.get("messages", {}))
         if wants_json():
-            return jsonify(error_body("invalid", "The request is not valid.", fields)), 422
+            return jsonify(error_body("invalid", gettext("The request is not valid."), fields)), 422
         return render_template("error.html", code=422, message=None), 422
 
     @app.errorhandler(400)
@@ -53,9 +54,9 @@ def init_app(app: Flask) -> None:
         fields = _flatten(data.get("messages", {}))
         if wants_json():
             message = (
-                "The request body is not valid JSON."
+                gettext("The request body is not valid JSON.")
                 if "json" in data.get("messages", {})
-                else (exc.description or "Bad request.")
+                else (exc.description or gettext("Bad request."))
             )
             return jsonify(error_body("bad_request", message, fields)), 400
         return render_template("error.html", code=400, message=exc.description), 400

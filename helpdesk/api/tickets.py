@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from ..models import Priority
@@ -41,7 +42,9 @@ def _assignee_filter(raw: str | None, flt: TicketFilter) -> None:
     elif raw.isdigit():
         flt.assignee_id = int(raw)
     else:
-        raise Invalid("assignee is a user id, 'me' or 'none'.", fields={"assignee": ["invalid"]})
+        raise Invalid(
+            _l("assignee is a user id, 'me' or 'none'."), fields={"assignee": ["invalid"]}
+        )
 
 
 @blp.route("")

@@ -61,6 +61,10 @@ def create_customer(
     normalized = [
         (kind, normalize_identity(kind, value), value.strip()) for kind, value in identities
     ]
+    if len({(kind, value) for kind, value, _ in normalized}) != len(normalized):
+        raise Invalid(
+            _l("The same identity is listed twice."), fields={"identities": ["duplicate"]}
+        )
     if locale is not None and locale not in ("en", "ko"):
         raise Invalid(_l("Locale must be en or ko."), fields={"locale": ["one of en, ko"]})
     with transaction() as session:
@@ -84,7 +88,7 @@ def create_customer(
             session.add(
                 CustomerIdentity(customer_id=customer.id, kind=kind, value=value, display=display)
             )
-        session.flush()
+        _flush_identities(session)
         session.refresh(customer, ["identities"])
         audit.record(session, actor, "customer.created", customer_id=customer.id)
         publish(
@@ -160,7 +164,7 @@ def add_identity(actor: Actor, customer_id: int, kind: str, value: str) -> Custo
             customer_id=customer_id, kind=kind, value=normalized, display=value.strip()
         )
         session.add(identity)
-        session.flush()
+        _flush_identities(session)
         audit.record(
             session,
             actor,
@@ -186,6 +190,14 @@ def create_organization(actor: Actor, name: str, domain: str | None = None) -> O
         session.flush()
         audit.record(session, actor, "organization.created", data={"organization_id": org.id})
     return org
+
+
+def _flush_identities(session: Session) -> None:
+    """Another request may have claimed the identity since we checked: report a conflict."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(_l("This identity was just added to another customer.")) from exc
 
 
 def _identity_owner(session: Session, kind: str, normalized: str) -> Customer | None:

@@ -56,10 +56,16 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[object, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         cursor_sort, key, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
-        if cursor_sort != sort or not isinstance(ticket_id, int):
-            raise ValueError("cursor from another sort order")
+        # Cursors come back from clients: anything we did not write ourselves is refused here,
+        # before it can reach the database as an out-of-range or naive value.
+        if cursor_sort != sort or type(ticket_id) is not int or not 0 < ticket_id < 2**63:
+            raise ValueError("cursor from another sort order or with a bad id")
         if sort.endswith("updated_at"):
             key = datetime.fromisoformat(key)
+            if key.tzinfo is None:
+                raise ValueError("cursor time without offset")
+        elif key != ticket_id:
+            raise ValueError("created-order cursor whose key is not its id")
         return key, ticket_id
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise Invalid(

@@ -1,0 +1,210 @@
+"""Role x endpoint: every API route and method, for every role, gives exactly the allowed status.
+
+The rule (services/permissions.py): everyone on staff reads everything and adds internal notes;
+only agents and admins create, change, merge and reply to tickets and create customers or add
+identities. Without credentials every route but the OpenAPI document is 401. A refused call
+must leave no trace: no audit entry, no new rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from helpdesk.extensions import db
+from helpdesk.models import AuditEvent, Customer, Message, Ticket
+from tests.api.helpers import API, assert_error, bearer
+from tests.factories import make_customer, make_ticket, make_user, token_for
+
+ROLES = ["admin", "agent", "sales", "marketing"]
+WRITERS = {"admin", "agent"}
+
+
+@dataclass
+class World:
+    ticket: int
+    other_ticket: int
+    customer: int
+    email: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # placeholders: {ticket}, {other_ticket}, {customer}
+    ok: int
+    writers_only: bool = False
+    body: Callable[[World], dict[str, Any]] | None = None
+    query: Callable[[World], dict[str, Any]] | None = None
+    public: bool = False  # served without credentials
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/tickets", 200, query=lambda w: {"status": "new,open", "limit": 5}),
+    Endpoint(
+        "POST",
+        "/tickets",
+        201,
+        writers_only=True,
+        body=lambda w: {"subject": "Matrix", "body": "Help", "customer_id": w.customer},
+    ),
+    Endpoint("GET", "/tickets/{ticket}", 200),
+    Endpoint(
+        "PATCH", "/tickets/{ticket}", 200, writers_only=True, body=lambda w: {"priority": "high"}
+    ),
+    Endpoint(
+        "POST",
+        "/tickets/{ticket}/merge",
+        200,
+        writers_only=True,
+        body=lambda w: {"target_id": w.other_ticket},
+    ),
+    Endpoint("GET", "/tickets/{ticket}/messages", 200),
+    Endpoint(
+        "POST", "/tickets/{ticket}/replies", 201, writers_only=True, body=lambda w: {"body": "Hi"}
+    ),
+    Endpoint("POST", "/tickets/{ticket}/notes", 201, body=lambda w: {"body": "Internal"}),
+    Endpoint("GET", "/tickets/{ticket}/history", 200),
+    Endpoint("GET", "/customers", 200, query=lambda w: {"kind": "email", "value": w.email}),
+    Endpoint(
+        "POST",
+        "/customers",
+        201,
+        writers_only=True,
+        body=lambda w: {
+            "name": "New",
+            "identities": [{"kind": "email", "value": "new@example.com"}],
+        },
+    ),
+    Endpoint("GET", "/customers/{customer}", 200),
+    Endpoint(
+        "POST",
+        "/customers/{customer}/identities",
+        201,
+        writers_only=True,
+        body=lambda w: {"kind": "phone", "value": "010-2222-3333"},
+    ),
+    Endpoint("GET", "/customers/{customer}/tickets", 200),
+    Endpoint("GET", "/users/me", 200),
+    Endpoint("GET", "/openapi.json", 200, public=True),
+]
+
+
+def expected_status(endpoint: Endpoint, role: str) -> int:
+    if endpoint.public:
+        return endpoint.ok
+    if role == "anonymous":
+        return 401
+    if endpoint.writers_only and role not in WRITERS:
+        return 403
+    return endpoint.ok
+
+
+def _counts() -> dict[str, int]:
+    session = db.session()
+    return {
+        model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (AuditEvent, Ticket, Message, Customer)
+    }
+
+
+def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
+    """Call as ``role`` on fresh data; return what was wrong with the answer, if anything."""
+    email = f"matrix{n}@example.com"
+    customer = make_customer(email=email)
+    world = World(
+        ticket=make_ticket(customer).id,
+        other_ticket=make_ticket(customer).id,
+        customer=customer.id,
+        email=email,
+    )
+    headers = {} if role == "anonymous" else bearer(token_for(make_user(role)))
+    body = endpoint.body(world) if endpoint.body else None
+    if body and endpoint.path == "/customers":
+        body["identities"] = [{"kind": "email", "value": f"new{n}@example.com"}]
+    if body and endpoint.path.endswith("/identities"):
+        body["value"] = f"010-2222-333{n}"
+    before = _counts()
+    response = client.open(
+        API + endpoint.path.format(**vars(world)),
+        method=endpoint.method,
+        headers=headers,
+        json=body,
+        query_string=endpoint.query(world) if endpoint.query else None,
+    )
+    after = _counts()
+    expected = expected_status(endpoint, role)
+    if response.status_code != expected:
+        return f"{role}: expected {expected}, got {response.status_code} {response.get_json()}"
+    if expected in (401, 403):
+        code = {401: "unauthorized", 403: "forbidden"}[expected]
+        assert_error(response, expected, code)
+    if (expected >= 400 or endpoint.method == "GET") and after != before:
+        return f"{role}: a refused or read-only call changed data ({before} -> {after})"
+    if expected < 400 and endpoint.method != "GET" and after["AuditEvent"] <= before["AuditEvent"]:
+        return f"{role}: the write left no audit entry"
+    return None
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.id)
+def test_permission_matrix(client, endpoint):
+    """One row of the matrix: this endpoint called by each role (and by nobody)."""
+    wrong = [
+        problem
+        for n, role in enumerate([*ROLES, "anonymous"])
+        if (problem := _call(client, endpoint, role, n)) is not None
+    ]
+    assert wrong == [], f"{endpoint.id}:\n" + "\n".join(wrong)
+
+
+def test_the_matrix_expects_both_outcomes():
+    """Each write is refused to sales and marketing and allowed to agents and admins."""
+    table = {e.id: {r: expected_status(e, r) for r in ROLES} for e in ENDPOINTS}
+    assert table["POST /tickets"] == {"admin": 201, "agent": 201, "sales": 403, "marketing": 403}
+    assert table["POST /tickets/{ticket}/notes"] == dict.fromkeys(ROLES, 201)
+    refused = {e for e, row in table.items() if row["sales"] == 403}
+    assert refused == {
+        "POST /tickets",
+        "PATCH /tickets/{ticket}",
+        "POST /tickets/{ticket}/merge",
+        "POST /tickets/{ticket}/replies",
+        "POST /customers",
+        "POST /customers/{customer}/identities",
+    }
+
+
+def _template(path: str) -> str:
+    return re.sub(r"<(?:[^:<>]+:)?[^<>]+>|\{[^{}]+\}", "{}", path)
+
+
+def test_the_matrix_covers_every_api_route_and_method(app):
+    routes = {
+        (method, _template(rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(API)
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    covered = {(e.method, _template(API + e.path)) for e in ENDPOINTS}
+    assert routes == covered
+
+
+def test_the_matrix_follows_the_role_table():
+    """Guard against the matrix drifting from the rule it is meant to check."""
+    from helpdesk.services.permissions import ROLE_PERMISSIONS, Permission
+
+    readers = {Permission.TICKET_READ, Permission.TICKET_NOTE, Permission.CUSTOMER_READ}
+    for role in ROLES:
+        granted = ROLE_PERMISSIONS[role]
+        assert readers <= granted
+        writes = {Permission.TICKET_CREATE, Permission.TICKET_UPDATE, Permission.TICKET_REPLY}
+        writes |= {Permission.CUSTOMER_WRITE}
+        assert (writes <= granted) == (role in WRITERS)
