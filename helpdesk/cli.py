@@ -179,13 +179,13 @@ def demo() -> None:
 @click.option("--no-loops", is_flag=True, help="Do not run the background loops in this process.")
 def serve(host: str | None, port: int | None, threads: int | None, no_loops: bool) -> None:
     """Serve the web app, API and Socket.IO (plus the background loops)."""
+    from .config import Settings
     from .serve import serve as run
 
-    app = _app()
-    settings = app.config["HELPDESK"]
+    settings = Settings.from_env()
     host, port = host or settings.host, port or settings.port
     click.echo(f"Dangol is running on http://{host}:{port}  (Ctrl+C to stop)")
-    run(app, host, port, threads or settings.threads, run_loops=not no_loops)
+    run(_app, host, port, threads or settings.threads, run_loops=not no_loops)
 
 
 @main.command()

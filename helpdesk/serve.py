@@ -9,6 +9,7 @@ threads, so a single command gives a complete install. To scale out, run several
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -16,8 +17,14 @@ from gunicorn.app.base import BaseApplication
 
 
 class DangolServer(BaseApplication):  # type: ignore[misc]
-    def __init__(self, app: Flask, options: dict[str, Any], run_loops: bool) -> None:
-        self.application = app
+    """Builds the Flask app inside the worker, after the fork: the master stays small instead of
+    holding a second copy of the whole application."""
+
+    def __init__(
+        self, factory: Callable[[], Flask], options: dict[str, Any], run_loops: bool
+    ) -> None:
+        self.factory = factory
+        self.application: Flask | None = None
         self.options = options
         self.run_loops = run_loops
         super().__init__()
@@ -31,13 +38,17 @@ class DangolServer(BaseApplication):  # type: ignore[misc]
     def _start_loops(self, _worker: Any) -> None:
         from .worker import LoopRunner
 
+        assert self.application is not None
         LoopRunner(self.application).start()
 
     def load(self) -> Flask:
+        self.application = self.factory()
         return self.application
 
 
-def serve(app: Flask, host: str, port: int, threads: int, run_loops: bool = True) -> None:
+def serve(
+    factory: Callable[[], Flask], host: str, port: int, threads: int, run_loops: bool = True
+) -> None:
     options = {
         "bind": f"{host}:{port}",
         "workers": 1,  # Socket.IO sessions live in the process; scale with more processes + Redis
@@ -49,4 +60,4 @@ def serve(app: Flask, host: str, port: int, threads: int, run_loops: bool = True
         "errorlog": "-",
         "loglevel": "warning",
     }
-    DangolServer(app, options, run_loops).run()
+    DangolServer(factory, options, run_loops).run()

@@ -127,16 +127,16 @@ def test_demo_loads_korean_and_english_data_once(app, cli_env):
     first = run(cli_env, "demo")
     assert first.exit_code == 0 and "admin@dangol.test" in first.output
     page = list_tickets(SYSTEM, limit=100)
-    channels = {t.channel for t in page.tickets}
+    channels = {t["channel"] for t in page.tickets}
     assert {"email", "chat", "phone", "social"} <= channels
-    subjects = " ".join(t.subject for t in page.tickets)
+    subjects = " ".join(t["subject"] for t in page.tickets)
     assert "환불" in subjects and "log in" in subjects
-    assert any(t.merged_into_id for t in page.tickets)
+    assert any(t["merged_into_id"] for t in page.tickets)
     again = run(cli_env, "demo")
     assert again.exit_code == 0
     assert len(list_tickets(SYSTEM, limit=100).tickets) == len(page.tickets)
     assert users.authenticate("jimin@dangol.test", "dangol-demo") is not None
-    assert tickets.get_ticket(SYSTEM, page.tickets[0].id)
+    assert tickets.get_ticket(SYSTEM, page.tickets[0]["id"])
 
 
 def _free_port() -> int:

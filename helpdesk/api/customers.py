@@ -18,6 +18,7 @@ from .schemas import (
     IdentitySchema,
     TicketPageSchema,
 )
+from .tickets import page_response
 
 blp = Blueprint(
     "customers", __name__, url_prefix="/customers", description="Customers and identities"
@@ -78,4 +79,4 @@ class CustomerTickets(MethodView):
             cursor=args.get("cursor"),
             limit=args["limit"],
         )
-        return {"items": page.tickets, "next_cursor": page.next_cursor}
+        return page_response(page)

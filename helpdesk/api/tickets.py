@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -11,7 +12,7 @@ from flask_smorest import Blueprint
 from ..models import Priority
 from ..services import audit, messages, tickets
 from ..services.errors import Invalid
-from ..services.ticket_queries import TicketFilter, list_tickets
+from ..services.ticket_queries import TicketFilter, TicketPage, list_tickets
 from .auth import actor, authenticate_request
 from .schemas import (
     AuditEventSchema,
@@ -30,6 +31,25 @@ blp = Blueprint(
     "tickets", __name__, url_prefix="/tickets", description="Tickets and their conversation"
 )
 blp.before_request(authenticate_request)
+
+
+_DATES = ("created_at", "updated_at", "first_response_at", "solved_at")
+
+
+def page_response(page: TicketPage) -> Response:
+    """The JSON of a ticket page, written straight from the queue rows.
+
+    The rows already have the shape of ``TicketSchema`` (a test keeps the two identical), so the
+    hottest endpoint skips a marshmallow pass over every row; the schema still documents it.
+    """
+    items = []
+    for row in page.tickets:
+        item = dict(row)
+        for name in _DATES:
+            if item[name] is not None:
+                item[name] = item[name].isoformat()
+        items.append(item)
+    return jsonify({"items": items, "next_cursor": page.next_cursor})
 
 
 def _assignee_filter(raw: str | None, flt: TicketFilter) -> None:
@@ -53,7 +73,7 @@ class Tickets(MethodView):
     # query parameters, so a typo such as ``stauts=open`` silently listed every ticket.
     @blp.arguments(TicketListArgs, location="query", unknown=None)
     @blp.response(200, TicketPageSchema)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Response:
         """List tickets, newest activity first, one page per call (cursor pagination)."""
         flt = TicketFilter(
             statuses=args["status"],
@@ -68,7 +88,7 @@ class Tickets(MethodView):
         page = list_tickets(
             actor(), flt, sort=args["sort"], cursor=args.get("cursor"), limit=args["limit"]
         )
-        return {"items": page.tickets, "next_cursor": page.next_cursor}
+        return page_response(page)
 
     @blp.arguments(TicketCreateSchema)
     @blp.response(201, TicketSchema)
@@ -89,7 +109,7 @@ class Tickets(MethodView):
             assignee_id=data.get("assignee_id"),
             tags=data["tags"],
         )
-        return tickets.get_ticket(actor(), ticket.id)
+        return ticket  # created with its customer, group, assignee and tags loaded
 
 
 @blp.route("/<int:ticket_id>")

@@ -42,9 +42,10 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    organization: Mapped[Organization | None] = relationship(lazy="joined")
+    # Loaded on access: queue pages join customers for their names only.
+    organization: Mapped[Organization | None] = relationship()
     identities: Mapped[list[CustomerIdentity]] = relationship(
-        back_populates="customer", lazy="selectin", order_by="CustomerIdentity.id"
+        back_populates="customer", order_by="CustomerIdentity.id"
     )
 
 

@@ -54,9 +54,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
-    groups: Mapped[list[Group]] = relationship(
-        secondary=user_groups, back_populates="members", lazy="selectin"
-    )
+    # Loaded on access only: the user is fetched on every request (session, API token) and
+    # most requests never look at the groups.
+    groups: Mapped[list[Group]] = relationship(secondary=user_groups, back_populates="members")
 
     # Flask-Login protocol
     @property

@@ -14,6 +14,7 @@ import binascii
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, select, tuple_, union_all
@@ -21,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, select, tuple_, union_all
 from ..models import Channel, Status, Tag, Ticket, ticket_tags
 from .errors import Invalid
 from .permissions import Actor, Permission, require
-from .tickets import TICKET_LOAD
+from .ticket_rows import load_ticket_rows
 from .transaction import current_session
 
 MAX_LIMIT = 100
@@ -43,7 +44,9 @@ class TicketFilter:
 
 @dataclass
 class TicketPage:
-    tickets: list[Ticket]
+    """A page of queue rows (plain dicts, see ``ticket_rows``) and the cursor of the next."""
+
+    tickets: list[dict[str, Any]]
     next_cursor: str | None
 
 
@@ -148,7 +151,7 @@ def list_tickets(
             pair = tuple_(Ticket.updated_at, Ticket.id)
             conditions.append(pair < (key, last_id) if descending else pair > (key, last_id))
 
-    def arm(extra: list[ColumnElement[bool]]) -> Select[tuple[object, int]]:
+    def arm(extra: list[ColumnElement[bool]]) -> Select[Any]:
         order = (
             [key_col.desc(), Ticket.id.desc()] if descending else [key_col.asc(), Ticket.id.asc()]
         )
@@ -167,19 +170,12 @@ def list_tickets(
         arms = [arm([Ticket.status == s]).subquery() for s in statuses]
         merged = union_all(*(select(a.c.k, a.c.id) for a in arms)).subquery()
         order = [merged.c.k.desc(), merged.c.id.desc()] if descending else [merged.c.k, merged.c.id]
-        stmt: Select[tuple[object, int]] = (
-            select(merged.c.k, merged.c.id).order_by(*order).limit(limit + 1)
-        )
+        stmt: Select[Any] = select(merged.c.k, merged.c.id).order_by(*order).limit(limit + 1)
     else:
         stmt = arm([Ticket.status == statuses[0]] if statuses else [])
     rows = session.execute(stmt).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    ids = [row[1] for row in rows]
-    loaded = {
-        t.id: t
-        for t in session.scalars(select(Ticket).options(*TICKET_LOAD).where(Ticket.id.in_(ids)))
-    }
-    tickets = [loaded[i] for i in ids if i in loaded]
+    tickets = load_ticket_rows(session, [row[1] for row in rows])
     next_cursor = _encode_cursor(sort, rows[-1][0], rows[-1][1]) if has_more and rows else None
     return TicketPage(tickets, next_cursor)

@@ -115,16 +115,20 @@ def _next_number(session: Session) -> int:
     return value
 
 
-def _check_group(session: Session, group_id: int | None) -> None:
-    if group_id is not None and session.get(Group, group_id) is None:
+def _check_group(session: Session, group_id: int | None) -> Group | None:
+    if group_id is None:
+        return None
+    group = session.get(Group, group_id)
+    if group is None:
         raise Invalid(
             _l("Unknown group: %(id)s.", id=group_id), fields={"group_id": ["unknown group"]}
         )
+    return group
 
 
-def _check_assignee(session: Session, assignee_id: int | None) -> None:
+def _check_assignee(session: Session, assignee_id: int | None) -> User | None:
     if assignee_id is None:
-        return
+        return None
     user = session.get(User, assignee_id)
     if user is None or not user.is_active:
         raise Invalid(
@@ -135,6 +139,7 @@ def _check_assignee(session: Session, assignee_id: int | None) -> None:
             _l("Only agents and admins can be assigned tickets."),
             fields={"assignee_id": ["not an agent"]},
         )
+    return user
 
 
 def create_ticket(
@@ -193,19 +198,20 @@ def create_ticket(
                     fields={"customer_id": ["unknown customer"]},
                 )
             customer = found
-        _check_group(session, group_id)
-        _check_assignee(session, assignee_id)
+        group = _check_group(session, group_id)
+        assignee = _check_assignee(session, assignee_id)
         now = utcnow()
         ticket = Ticket(
             number=_next_number(session),
             subject=subject,
-            status=Status.NEW if assignee_id is None else Status.OPEN,
+            status=Status.NEW if assignee is None else Status.OPEN,
             priority=priority_value,
             channel=channel,
-            customer_id=customer.id,
+            # Relationships set as objects, so the caller gets a fully loaded ticket back.
+            customer=customer,
             organization_id=customer.organization_id,
-            group_id=group_id,
-            assignee_id=assignee_id,
+            group=group,
+            assignee=assignee,
             created_at=now,
             updated_at=now,
             last_customer_message_at=now,

@@ -992,3 +992,26 @@ def test_api_writes_publish_events_and_failed_writes_publish_none(client, agent,
     client.patch(url, headers=headers, json={"priority": "huge"})  # 422
     client.post(f"{url}/replies", headers=headers, json={"body": " "})  # 422
     assert published == []
+
+
+def test_list_rows_have_exactly_the_shape_of_a_single_ticket(app, client):
+    """The list is written straight from queue rows; it must match TicketSchema field for field."""
+    from helpdesk.services import messages
+    from tests.factories import actor as actor_of
+    from tests.factories import make_group, make_ticket, make_user, token_for
+
+    agent = make_user()
+    group = make_group()
+    ticket = make_ticket(
+        tags=["b", "a"], group_id=group.id, assignee_id=agent.id, priority="urgent"
+    )
+    messages.reply_to_ticket(actor_of(agent), ticket.id, body_text="done", status="solved")
+    bare = make_ticket()
+    headers = {"Authorization": f"Bearer {token_for(agent)}"}
+    listed = {
+        t["id"]: t for t in client.get("/api/v1/tickets", headers=headers).get_json()["items"]
+    }
+    for one in (ticket, bare):
+        single = client.get(f"/api/v1/tickets/{one.id}", headers=headers).get_json()
+        assert listed[one.id] == single
+        assert list(listed[one.id]) == list(single)  # same field order too
