@@ -44,7 +44,7 @@ def add_message(
     external_id: str | None = None,
     at: datetime | None = None,
 ) -> Message:
-    """Store a message and its files and bump the ticket's counters (not its version)."""
+    """Add a message and its files and bump the ticket's counters (not its version)."""
     text, html = bodies(body_text, body_html)
     if len(text) > MAX_BODY_CHARS or len(html) > 4 * MAX_BODY_CHARS:
         raise Invalid(_l("The message is too long."), fields={"body": ["too long"]})
@@ -64,24 +64,20 @@ def add_message(
         body_html=html,
         external_id=external_id,
         created_at=when,
-    )
-    session.add(message)
-    session.flush()
-    for upload in attachments:
-        digest = store_blob(upload.data)
-        session.add(
+        attachments=[
             Attachment(
-                message_id=message.id,
                 filename=clean_filename(upload.filename),
                 content_type=(upload.content_type or "application/octet-stream")[:127],
                 size=len(upload.data),
-                sha256=digest,
+                sha256=store_blob(upload.data),
                 content_id=upload.content_id,
             )
-        )
-    if attachments:
-        session.flush()
-        session.refresh(message, ["attachments"])
+            for upload in attachments
+        ],
+    )
+    # Not flushed here: the caller's next flush (or commit) writes it; callers that need
+    # ``message.id`` flush first. One flush fewer per message is a good part of a create.
+    session.add(message)
     ticket.message_count += 1
     if direction == Direction.IN:
         ticket.last_customer_message_at = when

@@ -78,6 +78,7 @@ def reply_to_ticket(
             body_html=body_html,
             attachments=attachments,
         )
+        session.flush()  # the message id goes into the audit entry and the event
         changes: dict[str, list[object]] = {}
         if ticket.first_response_at is None:
             ticket.first_response_at = message.created_at
@@ -132,6 +133,7 @@ def add_note(
             body_html=body_html,
             attachments=attachments,
         )
+        session.flush()  # the message id goes into the audit entry and the event
         ticket.updated_at = utcnow()
         audit.record(
             session,
@@ -184,6 +186,7 @@ def add_customer_message(
             kind=kind,
             external_id=external_id,
         )
+        session.flush()  # the message id goes into the audit entry and the event
         changes: dict[str, list[object]] = {}
         if ticket.status in (Status.PENDING, Status.SOLVED):
             changes["status"] = [ticket.status, Status.OPEN.value]

@@ -11,35 +11,54 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from ..models import Customer, Group, Priority, Tag, Ticket, User, ticket_tags
 
 _PRIORITY_NAMES = {p.value: p.name.lower() for p in Priority}
-_Assignee = aliased(User)
 
-_COLUMNS = (
-    Ticket.id,
-    Ticket.number,
-    Ticket.subject,
-    Ticket.status,
-    Ticket.priority,
-    Ticket.channel,
-    Ticket.customer_id,
-    Customer.name,
-    Ticket.organization_id,
-    Ticket.group_id,
-    Group.name,
-    Ticket.assignee_id,
-    _Assignee.name,
-    Ticket.merged_into_id,
-    Ticket.message_count,
-    Ticket.version,
-    Ticket.created_at,
-    Ticket.updated_at,
-    Ticket.first_response_at,
-    Ticket.solved_at,
+# Built once, on the Core tables: the statement cache then serves every page, and executing
+# plain Core skips the ORM's per-query setup (each page is two statements, ~1 ms in all).
+_tickets = Ticket.__table__
+_customers = Customer.__table__
+_groups = Group.__table__
+_assignees = User.__table__.alias("assignee")
+_ROWS = (
+    select(
+        _tickets.c.id,
+        _tickets.c.number,
+        _tickets.c.subject,
+        _tickets.c.status,
+        _tickets.c.priority,
+        _tickets.c.channel,
+        _tickets.c.customer_id,
+        _customers.c.name,
+        _tickets.c.organization_id,
+        _tickets.c.group_id,
+        _groups.c.name,
+        _tickets.c.assignee_id,
+        _assignees.c.name,
+        _tickets.c.merged_into_id,
+        _tickets.c.message_count,
+        _tickets.c.version,
+        _tickets.c.created_at,
+        _tickets.c.updated_at,
+        _tickets.c.first_response_at,
+        _tickets.c.solved_at,
+    )
+    .select_from(
+        _tickets.join(_customers, _customers.c.id == _tickets.c.customer_id)
+        .outerjoin(_groups, _groups.c.id == _tickets.c.group_id)
+        .outerjoin(_assignees, _assignees.c.id == _tickets.c.assignee_id)
+    )
+    .where(_tickets.c.id.in_(bindparam("ids", expanding=True)))
+)
+_TAGS = (
+    select(ticket_tags.c.ticket_id, Tag.__table__.c.name)
+    .join(Tag.__table__, Tag.__table__.c.id == ticket_tags.c.tag_id)
+    .where(ticket_tags.c.ticket_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Tag.__table__.c.name)
 )
 
 
@@ -47,21 +66,9 @@ def load_ticket_rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
     """Rows for ``ids``, in that order; tickets that vanished meanwhile are left out."""
     if not ids:
         return []
-    stmt = (
-        select(*_COLUMNS)
-        .join(Customer, Customer.id == Ticket.customer_id)
-        .outerjoin(Group, Group.id == Ticket.group_id)
-        .outerjoin(_Assignee, _Assignee.id == Ticket.assignee_id)
-        .where(Ticket.id.in_(ids))
-    )
+    connection = session.connection()
     tags: dict[int, list[str]] = defaultdict(list)
-    tag_stmt = (
-        select(ticket_tags.c.ticket_id, Tag.name)
-        .join(Tag, Tag.id == ticket_tags.c.tag_id)
-        .where(ticket_tags.c.ticket_id.in_(ids))
-        .order_by(Tag.name)
-    )
-    for ticket_id, name in session.execute(tag_stmt):
+    for ticket_id, name in connection.execute(_TAGS, {"ids": ids}):
         tags[ticket_id].append(name)
     rows: dict[int, dict[str, Any]] = {}
     for (
@@ -85,7 +92,7 @@ def load_ticket_rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
         updated_at,
         first_response_at,
         solved_at,
-    ) in session.execute(stmt):
+    ) in connection.execute(_ROWS, {"ids": ids}):
         rows[tid] = {
             "id": tid,
             "number": number,

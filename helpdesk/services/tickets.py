@@ -100,13 +100,15 @@ def _tag_rows(session: Session, names: list[str]) -> list[Tag]:
 
 
 def _next_number(session: Session) -> int:
+    counters = Counter.__table__
     stmt = (
-        update(Counter)
-        .where(Counter.name == "ticket")
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
+        counters.update()
+        .where(counters.c.name == "ticket")
+        .values(value=counters.c.value + 1)
+        .returning(counters.c.value)
     )
-    value = session.scalar(stmt)
+    # Core, not an ORM update: there is no Counter object in the session to synchronize.
+    value = session.connection().execute(stmt).scalar()
     if value is None:  # first ticket ever (or the counter row was removed)
         highest = session.scalar(select(Ticket.number).order_by(Ticket.number.desc()).limit(1))
         value = max(FIRST_TICKET_NUMBER, (highest or 0) + 1)
