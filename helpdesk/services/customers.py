@@ -80,16 +80,16 @@ def create_customer(
                     )
                 )
         customer = Customer(
-            name=_clean_name(name, normalized[0][2]), organization_id=organization_id, locale=locale
+            name=_clean_name(name, normalized[0][2]),
+            organization_id=organization_id,
+            locale=locale,
+            identities=[
+                CustomerIdentity(kind=kind, value=value, display=display)
+                for kind, value, display in normalized
+            ],
         )
         session.add(customer)
-        session.flush()
-        for kind, value, display in normalized:
-            session.add(
-                CustomerIdentity(customer_id=customer.id, kind=kind, value=value, display=display)
-            )
         _flush_identities(session)
-        session.refresh(customer, ["identities"])
         audit.record(session, actor, "customer.created", customer_id=customer.id)
         publish(
             session,
@@ -114,21 +114,15 @@ def resolve_customer(
             return existing, False
         try:
             with session.begin_nested():
-                customer = Customer(name=_clean_name(name, value.strip()))
+                identity = CustomerIdentity(kind=kind, value=normalized, display=value.strip())
+                customer = Customer(name=_clean_name(name, value.strip()), identities=[identity])
                 session.add(customer)
-                session.flush()
-                session.add(
-                    CustomerIdentity(
-                        customer_id=customer.id, kind=kind, value=normalized, display=value.strip()
-                    )
-                )
-                session.flush()
+                session.flush()  # customer and identity in one flush
         except IntegrityError:
             winner = _identity_owner(session, kind, normalized)
             if winner is None:
                 raise
             return winner, False
-        session.refresh(customer, ["identities"])
         audit.record(
             session,
             actor,

@@ -3,8 +3,8 @@
 Each page is found in two steps. First the ``(sort key, id)`` pairs of the page are read from an
 index that matches the filters; with several statuses, one index walk per status is combined
 with UNION ALL, because neither SQLite nor a plain B-tree can walk ``status IN (...)`` in
-``updated_at`` order. Then the page's rows are loaded by primary key with their customer, group,
-assignee and tags. A page therefore costs the same on the first and the ten-thousandth page.
+``updated_at`` order. Then the page's rows are read by primary key (``ticket_rows``). A page
+therefore costs the same on the first and the ten-thousandth page, at any table size.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ import binascii
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, select, tuple_, union_all
+from sqlalchemy import ColumnElement, Select, bindparam, literal, select, tuple_, union_all
 
 from ..models import Channel, Status, Tag, Ticket, ticket_tags
+from ..models.base import UTCDateTime
 from .errors import Invalid
 from .permissions import Actor, Permission, require
 from .ticket_rows import load_ticket_rows
@@ -77,35 +79,94 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[object, int]:
         ) from exc
 
 
-def _filters(actor: Actor, flt: TicketFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+# The WHERE terms a page may use, each with its bound parameter. A page's statement depends
+# only on its *shape* (which terms, which statuses, sort, limit); it is built once per shape
+# and reused with new values, so a request pays no statement construction at all.
+_t = Ticket.__table__
+_TERMS: dict[str, ColumnElement[bool]] = {
+    "customer_scope": _t.c.customer_id == bindparam("customer_scope"),
+    "assignee_id": _t.c.assignee_id == bindparam("assignee_id"),
+    "unassigned": _t.c.assignee_id.is_(None),
+    "group_id": _t.c.group_id == bindparam("group_id"),
+    "customer_id": _t.c.customer_id == bindparam("customer_id"),
+    "organization_id": _t.c.organization_id == bindparam("organization_id"),
+    "channel": _t.c.channel == bindparam("channel"),
+    "tag": _t.c.id.in_(
+        select(ticket_tags.c.ticket_id)
+        .join(Tag.__table__, Tag.__table__.c.id == ticket_tags.c.tag_id)
+        .where(Tag.__table__.c.name == bindparam("tag"))
+    ),
+    "updated_since": _t.c.updated_at >= bindparam("updated_since", type_=UTCDateTime()),
+}
+
+
+def _filter_values(actor: Actor, flt: TicketFilter) -> dict[str, Any]:
+    """The filter terms in use and their values (``None`` for terms without a value)."""
+    values: dict[str, Any] = {}
     if actor.kind == "customer":
-        conditions.append(Ticket.customer_id == actor.customer_id)
+        values["customer_scope"] = actor.customer_id
     if flt.assignee_id is not None:
-        conditions.append(Ticket.assignee_id == flt.assignee_id)
+        values["assignee_id"] = flt.assignee_id
     if flt.unassigned:
-        conditions.append(Ticket.assignee_id.is_(None))
+        values["unassigned"] = None
     if flt.group_id is not None:
-        conditions.append(Ticket.group_id == flt.group_id)
+        values["group_id"] = flt.group_id
     if flt.customer_id is not None:
-        conditions.append(Ticket.customer_id == flt.customer_id)
+        values["customer_id"] = flt.customer_id
     if flt.organization_id is not None:
-        conditions.append(Ticket.organization_id == flt.organization_id)
+        values["organization_id"] = flt.organization_id
     if flt.channel is not None:
         if flt.channel not in {c.value for c in Channel}:
             raise Invalid(
                 _l("Unknown channel: %(channel)s.", channel=flt.channel),
                 fields={"channel": ["unknown"]},
             )
-        conditions.append(Ticket.channel == flt.channel)
+        values["channel"] = flt.channel
     if flt.tag is not None:
-        tagged = (
-            select(ticket_tags.c.ticket_id).join(Tag).where(Tag.name == flt.tag.strip().lower())
-        )
-        conditions.append(Ticket.id.in_(tagged))
+        values["tag"] = flt.tag.strip().lower()
     if flt.updated_since is not None:
-        conditions.append(Ticket.updated_at >= flt.updated_since)
-    return conditions
+        values["updated_since"] = flt.updated_since
+    return values
+
+
+@lru_cache(maxsize=512)
+def _page_statement(
+    terms: tuple[str, ...], statuses: tuple[str, ...], sort: str, with_cursor: bool, limit: int
+) -> Select[Any]:
+    """The keyset query of one page shape: ``(sort key, id)`` of up to ``limit + 1`` tickets."""
+    descending = sort.startswith("-")
+    by_created = sort.endswith("created_at")
+    # Ids grow with creation time, so "created" order is id order and needs no extra index.
+    key_col = _t.c.id if by_created else _t.c.updated_at
+    conditions = [_TERMS[name] for name in terms]
+    if with_cursor:
+        if by_created:
+            last = bindparam("cursor_id")
+            conditions.append(_t.c.id < last if descending else _t.c.id > last)
+        else:
+            pair = tuple_(_t.c.updated_at, _t.c.id)
+            bound = tuple_(bindparam("cursor_key", type_=UTCDateTime()), bindparam("cursor_id"))
+            conditions.append(pair < bound if descending else pair > bound)
+    if by_created:
+        order = [key_col.desc() if descending else key_col.asc()]
+    else:
+        order = [key_col.desc(), _t.c.id.desc()] if descending else [key_col.asc(), _t.c.id.asc()]
+
+    def arm(extra: list[ColumnElement[bool]]) -> Select[Any]:
+        return (
+            select(key_col.label("k"), _t.c.id.label("id"))
+            .where(*conditions, *extra)
+            .order_by(*order)
+            .limit(limit + 1)
+        )
+
+    if len(statuses) <= 1:
+        return arm([_t.c.status == literal(statuses[0])] if statuses else [])
+    # Each arm is wrapped in a subquery: SQLite allows no ORDER BY/LIMIT on compound members.
+    arms = [arm([_t.c.status == literal(s)]).subquery() for s in statuses]
+    merged = union_all(*(select(a.c.k, a.c.id) for a in arms)).subquery()
+    outer = [merged.c.k.desc(), merged.c.id.desc()] if descending else [merged.c.k, merged.c.id]
+    return select(merged.c.k, merged.c.id).order_by(*outer).limit(limit + 1)
 
 
 def list_tickets(
@@ -130,50 +191,21 @@ def list_tickets(
             _l("limit must be between 1 and %(max)s.", max=MAX_LIMIT),
             fields={"limit": ["out of range"]},
         )
-    statuses = sorted(set(flt.statuses))
+    statuses = tuple(sorted(set(flt.statuses)))
     unknown = set(statuses) - {s.value for s in Status}
     if unknown:
         raise Invalid(
             _l("Unknown status: %(status)s.", status=", ".join(sorted(unknown))),
             fields={"status": ["unknown status"]},
         )
-
-    descending = sort.startswith("-")
-    by_created = sort.endswith("created_at")
-    # Ids grow with creation time, so "created" order is id order and needs no extra index.
-    key_col = Ticket.id if by_created else Ticket.updated_at
-    conditions = _filters(actor, flt)
+    params = _filter_values(actor, flt)
+    terms = tuple(sorted(params))
     if cursor:
-        key, last_id = _decode_cursor(cursor, sort)
-        if by_created:
-            conditions.append(Ticket.id < last_id if descending else Ticket.id > last_id)
-        else:
-            pair = tuple_(Ticket.updated_at, Ticket.id)
-            conditions.append(pair < (key, last_id) if descending else pair > (key, last_id))
-
-    def arm(extra: list[ColumnElement[bool]]) -> Select[Any]:
-        order = (
-            [key_col.desc(), Ticket.id.desc()] if descending else [key_col.asc(), Ticket.id.asc()]
-        )
-        if by_created:
-            order = order[:1]
-        return (
-            select(key_col.label("k"), Ticket.id.label("id"))
-            .where(*conditions, *extra)
-            .order_by(*order)
-            .limit(limit + 1)
-        )
-
+        params["cursor_key"], params["cursor_id"] = _decode_cursor(cursor, sort)
+    # Statuses are part of the shape: their values are bound inside the cached statement.
+    stmt = _page_statement(terms, statuses, sort, bool(cursor), limit)
     session = current_session()
-    if len(statuses) > 1:
-        # Each arm is wrapped in a subquery: SQLite allows no ORDER BY/LIMIT on compound members.
-        arms = [arm([Ticket.status == s]).subquery() for s in statuses]
-        merged = union_all(*(select(a.c.k, a.c.id) for a in arms)).subquery()
-        order = [merged.c.k.desc(), merged.c.id.desc()] if descending else [merged.c.k, merged.c.id]
-        stmt: Select[Any] = select(merged.c.k, merged.c.id).order_by(*order).limit(limit + 1)
-    else:
-        stmt = arm([Ticket.status == statuses[0]] if statuses else [])
-    rows = session.execute(stmt).all()
+    rows = session.connection().execute(stmt, params).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     tickets = load_ticket_rows(session, [row[1] for row in rows])
