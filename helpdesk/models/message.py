@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
+
+if TYPE_CHECKING:
+    from .ticket import Ticket
 
 
 class Direction(enum.StrEnum):
@@ -58,6 +62,8 @@ class Message(Base):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", lazy="selectin", order_by="Attachment.id"
     )
+    # For writing only: lets a new ticket and its first message go out in one flush.
+    ticket: Mapped[Ticket] = relationship(lazy="raise")
 
 
 class Attachment(Base):

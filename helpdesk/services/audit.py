@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEvent
+from ..models import AuditEvent, Ticket
 from .permissions import Actor, Permission, require
 from .transaction import current_session
 
@@ -18,10 +18,12 @@ def record(
     action: str,
     *,
     ticket_id: int | None = None,
+    ticket: Ticket | None = None,
     customer_id: int | None = None,
     changes: dict[str, list[Any]] | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Add an audit entry to the session (``ticket`` may be a ticket not yet flushed)."""
     entry = AuditEvent(
         action=action,
         ticket_id=ticket_id,
@@ -31,6 +33,8 @@ def record(
         changes=changes or {},
         data=data or {},
     )
+    if ticket is not None:  # assigning None would clear ticket_id at flush
+        entry.ticket = ticket
     session.add(entry)
     return entry
 

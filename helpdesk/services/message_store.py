@@ -54,7 +54,7 @@ def add_message(
     if not is_public:
         kind = MessageKind.NOTE
     message = Message(
-        ticket_id=ticket.id,
+        ticket=ticket,
         direction=direction,
         kind=kind or kind_for_channel(ticket.channel),
         is_public=is_public,

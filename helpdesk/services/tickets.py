@@ -222,7 +222,6 @@ def create_ticket(
         )
         ticket.tags = _tag_rows(session, tag_names)
         session.add(ticket)
-        session.flush()
         add_message(
             session,
             ticket,
@@ -239,10 +238,11 @@ def create_ticket(
             session,
             actor,
             "ticket.created",
-            ticket_id=ticket.id,
+            ticket=ticket,
             customer_id=customer.id,
             data={"number": ticket.number, "channel": channel, "subject": subject},
         )
+        session.flush()  # ticket, message and audit entry together; the event needs the id
         publish(
             session,
             TicketCreated(
