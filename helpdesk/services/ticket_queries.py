@@ -24,7 +24,7 @@ from ..models import Channel, Status, Tag, Ticket, ticket_tags
 from ..models.base import UTCDateTime
 from .errors import Invalid
 from .permissions import Actor, Permission, require
-from .ticket_rows import load_ticket_rows
+from .ticket_rows import page_rows_statement, row_to_dict
 from .transaction import current_session
 
 MAX_LIMIT = 100
@@ -133,7 +133,8 @@ def _filter_values(actor: Actor, flt: TicketFilter) -> dict[str, Any]:
 def _page_statement(
     terms: tuple[str, ...], statuses: tuple[str, ...], sort: str, with_cursor: bool, limit: int
 ) -> Select[Any]:
-    """The keyset query of one page shape: ``(sort key, id)`` of up to ``limit + 1`` tickets."""
+    """The statement of one page shape: the keyset walk for up to ``limit + 1`` tickets, joined
+    to the columns a queue row shows."""
     descending = sort.startswith("-")
     by_created = sort.endswith("created_at")
     # Ids grow with creation time, so "created" order is id order and needs no extra index.
@@ -161,12 +162,14 @@ def _page_statement(
         )
 
     if len(statuses) <= 1:
-        return arm([_t.c.status == literal(statuses[0])] if statuses else [])
-    # Each arm is wrapped in a subquery: SQLite allows no ORDER BY/LIMIT on compound members.
-    arms = [arm([_t.c.status == literal(s)]).subquery() for s in statuses]
-    merged = union_all(*(select(a.c.k, a.c.id) for a in arms)).subquery()
-    outer = [merged.c.k.desc(), merged.c.id.desc()] if descending else [merged.c.k, merged.c.id]
-    return select(merged.c.k, merged.c.id).order_by(*outer).limit(limit + 1)
+        page = arm([_t.c.status == literal(statuses[0])] if statuses else []).subquery("page")
+    else:
+        # Each arm is a subquery: SQLite allows no ORDER BY/LIMIT on compound members.
+        arms = [arm([_t.c.status == literal(s)]).subquery() for s in statuses]
+        merged = union_all(*(select(a.c.k, a.c.id) for a in arms)).subquery()
+        outer = [merged.c.k.desc(), merged.c.id.desc()] if descending else [merged.c.k, merged.c.id]
+        page = select(merged.c.k, merged.c.id).order_by(*outer).limit(limit + 1).subquery("page")
+    return page_rows_statement(page, descending)
 
 
 def list_tickets(
@@ -204,10 +207,8 @@ def list_tickets(
         params["cursor_key"], params["cursor_id"] = _decode_cursor(cursor, sort)
     # Statuses are part of the shape: their values are bound inside the cached statement.
     stmt = _page_statement(terms, statuses, sort, bool(cursor), limit)
-    session = current_session()
-    rows = session.connection().execute(stmt, params).all()
+    rows = current_session().connection().execute(stmt, params).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    tickets = load_ticket_rows(session, [row[1] for row in rows])
-    next_cursor = _encode_cursor(sort, rows[-1][0], rows[-1][1]) if has_more and rows else None
-    return TicketPage(tickets, next_cursor)
+    next_cursor = _encode_cursor(sort, rows[-1][-1], rows[-1][0]) if has_more and rows else None
+    return TicketPage([row_to_dict(row) for row in rows], next_cursor)
