@@ -15,9 +15,13 @@ from typing import Any
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(f"HELPDESK_{name}")
-    return value if value not in (None, "") else default
+def _env(name: str) -> str | None:
+    """The variable ``HELPDESK_<name>``, or ``None`` when unset or empty."""
+    return os.environ.get(f"HELPDESK_{name}") or None
+
+
+def _env_or(name: str, default: str) -> str:
+    return _env(name) or default
 
 
 @dataclass
@@ -44,23 +48,25 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
         """Build settings from the environment; keyword overrides win (used by tests)."""
-        instance = Path(overrides.pop("instance_path", None) or _env("INSTANCE_PATH", "instance"))
+        instance = Path(
+            overrides.pop("instance_path", None) or _env_or("INSTANCE_PATH", "instance")
+        )
         instance = instance.resolve()
         values: dict[str, Any] = {
             "instance_path": instance,
             "database_url": _env("DATABASE_URL") or f"sqlite:///{instance / 'dangol.db'}",
             "secret_key": _env("SECRET_KEY") or "",
             "redis_url": _env("REDIS_URL"),
-            "secure_cookies": (_env("SECURE_COOKIES", "0") or "").lower() in _TRUE,
-            "attachment_max_bytes": int(_env("ATTACHMENT_MAX_BYTES", str(25 * 1024 * 1024))),
-            "default_locale": _env("DEFAULT_LOCALE", "en"),
-            "default_timezone": _env("DEFAULT_TIMEZONE", "UTC"),
-            "phone_region": _env("PHONE_REGION", "KR"),
-            "login_rate_limit": _env("LOGIN_RATE_LIMIT", "10 per minute"),
-            "host": _env("HOST", "127.0.0.1"),
-            "port": int(_env("PORT", "5000")),
-            "threads": int(_env("THREADS", "64")),
-            "log_level": _env("LOG_LEVEL", "INFO"),
+            "secure_cookies": (_env_or("SECURE_COOKIES", "0") or "").lower() in _TRUE,
+            "attachment_max_bytes": int(_env_or("ATTACHMENT_MAX_BYTES", str(25 * 1024 * 1024))),
+            "default_locale": _env_or("DEFAULT_LOCALE", "en"),
+            "default_timezone": _env_or("DEFAULT_TIMEZONE", "UTC"),
+            "phone_region": _env_or("PHONE_REGION", "KR"),
+            "login_rate_limit": _env_or("LOGIN_RATE_LIMIT", "10 per minute"),
+            "host": _env_or("HOST", "127.0.0.1"),
+            "port": int(_env_or("PORT", "5000")),
+            "threads": int(_env_or("THREADS", "64")),
+            "log_level": _env_or("LOG_LEVEL", "INFO"),
         }
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

@@ -9,6 +9,8 @@ scripts/system-packages.sh
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "==> mypy (service layer, models, events, config)"
+.venv/bin/mypy
 echo "==> import layers"
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 echo "==> pytest"

@@ -28,7 +28,10 @@ class AwareDateTime(fields.AwareDateTime):
 class ErrorDetail(ma.Schema):
     code = fields.Str(required=True)
     message = fields.Str(required=True)
-    fields = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
+    # Named with data_key: an attribute called ``fields`` would shadow Schema.fields.
+    field_errors = fields.Dict(
+        keys=fields.Str(), values=fields.List(fields.Str()), data_key="fields"
+    )
 
 
 class ErrorSchema(ma.Schema):

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, bindparam, literal, select, tuple_, union_all
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal, select, tuple_, union_all
 
 from ..models import Channel, Status, Tag, Ticket, ticket_tags
 from ..models.base import UTCDateTime
@@ -142,7 +142,7 @@ def _page_statement(
     conditions = [_TERMS[name] for name in terms]
     if with_cursor:
         if by_created:
-            last = bindparam("cursor_id")
+            last = bindparam("cursor_id", type_=Integer())
             conditions.append(_t.c.id < last if descending else _t.c.id > last)
         else:
             pair = tuple_(_t.c.updated_at, _t.c.id)

@@ -8,9 +8,10 @@ the tags folded in by a correlated aggregate: one round trip to the database per
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, Subquery, func, select
+from sqlalchemy import Select, Subquery, func, select
 
 from ..models import Customer, Group, Priority, Tag, Ticket, User, ticket_tags
 
@@ -72,7 +73,7 @@ def page_rows_statement(page: Subquery, descending: bool) -> Select[Any]:
     )
 
 
-def row_to_dict(row: Row[Any]) -> dict[str, Any]:
+def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
     """One result row as the API's ticket shape (``TicketSchema``), dates still datetimes."""
     (tid, number, subject, status, priority, channel, customer_id, customer_name, org_id,
      group_id, group_name, assignee_id, assignee_name, tag_list, merged_into_id, message_count,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -100,9 +100,9 @@ def _tag_rows(session: Session, names: list[str]) -> list[Tag]:
 
 
 def _next_number(session: Session) -> int:
-    counters = Counter.__table__
+    counters = cast(Table, Counter.__table__)
     stmt = (
-        counters.update()
+        update(counters)
         .where(counters.c.name == "ticket")
         .values(value=counters.c.value + 1)
         .returning(counters.c.value)
@@ -455,9 +455,10 @@ def merge_tickets(actor: Actor, source_id: int, target_id: int) -> Ticket:
             raise Conflict(
                 _l("Ticket #%(number)s is closed; merge into an open ticket.", number=target.number)
             )
-        moved = session.execute(
+        result = session.execute(
             update(Message).where(Message.ticket_id == source.id).values(ticket_id=target.id)
-        ).rowcount
+        )
+        moved = cast(CursorResult[Any], result).rowcount
         names = [t.name for t in target.tags] + [
             t.name for t in source.tags if t not in target.tags
         ]
