@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,8 +13,7 @@ from helpdesk.cli import main
 from helpdesk.services import tickets, tokens, users
 from helpdesk.services.permissions import SYSTEM
 from helpdesk.services.ticket_queries import list_tickets
-
-HELPDESK = str(Path(sys.executable).with_name("helpdesk"))
+from tests.live_server import HELPDESK, start_server, wait_for
 
 
 @pytest.fixture
@@ -139,39 +133,15 @@ def test_demo_loads_korean_and_english_data_once(app, cli_env):
     assert tickets.get_ticket(SYSTEM, page.tickets[0]["id"])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(url: str, process: subprocess.Popen, timeout: float = 20) -> bytes:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.read()
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer in {timeout}s")
-
-
 def test_serve_runs_web_and_loops_in_one_process(cli_env):
-    port = _free_port()
-    env = {**os.environ, **cli_env, "HELPDESK_PORT": str(port)}
-    process = subprocess.Popen(
-        [HELPDESK, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    server = start_server(cli_env)
     try:
-        health = _wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        health = wait_for(f"{server.url}/healthz", server.process)
         assert b'"database":"ok"' in health.replace(b" ", b"")
-        login_page = _wait_for(f"http://127.0.0.1:{port}/login", process)
+        login_page = wait_for(f"{server.url}/login", server.process)
         assert "Sign in to Dangol" in login_page.decode()
     finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=20)
+        output = server.stop()
     assert "Dangol is running on" in output
     assert "started 1 background loops: orphan-blob-sweeper" in output
 
