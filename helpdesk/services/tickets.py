@@ -253,16 +253,18 @@ def create_ticket(
 
 
 def get_ticket(actor: Actor, ticket_id: int) -> Ticket:
-    """A ticket with its customer, group, assignee and tags loaded, if ``actor`` may see it."""
-    require_read = Permission.TICKET_READ
+    """A ticket with its customer, group, assignee and tags loaded, if ``actor`` may see it.
+
+    Customers only see their own tickets; anyone else's is reported as not found.
+    """
+    if actor.kind != "customer":
+        require(actor, Permission.TICKET_READ)
     # populate_existing: a caller holding its session across another process's commit still
     # gets the ticket as it is now, not as its identity map remembers it.
     stmt = select(Ticket).options(*TICKET_LOAD).where(Ticket.id == ticket_id)
     ticket = current_session().scalar(stmt.execution_options(populate_existing=True))
     if ticket is None or (actor.kind == "customer" and ticket.customer_id != actor.customer_id):
         raise NotFound(_l("Ticket %(id)s not found.", id=ticket_id))
-    if actor.kind != "customer":
-        require(actor, require_read)
     return ticket
 
 
@@ -428,12 +430,6 @@ def set_priority(actor: Actor, ticket_id: int, priority: Any, **kw: Any) -> Tick
 
 def set_group(actor: Actor, ticket_id: int, group_id: int | None, **kw: Any) -> Ticket:
     return update_ticket(actor, ticket_id, {"group_id": group_id}, **kw)
-
-
-def add_tags(actor: Actor, ticket_id: int, tags: Sequence[str]) -> Ticket:
-    with transaction() as session:
-        current = [t.name for t in lock_ticket(session, ticket_id).tags]
-        return update_ticket(actor, ticket_id, {"tags": current + list(tags)})
 
 
 def merge_tickets(actor: Actor, source_id: int, target_id: int) -> Ticket:
