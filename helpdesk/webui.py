@@ -5,6 +5,7 @@ Views only parse the request and call services; rules and permissions live in th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import (
@@ -36,14 +37,14 @@ from .services.ticket_queries import TicketFilter, list_tickets
 STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
 bp = Blueprint("web", __name__)
 
-VIEWS = {
-    "open": lambda me: TicketFilter(statuses=[s.value for s in OPEN_STATUSES]),
-    "mine": lambda me: TicketFilter(statuses=[s.value for s in OPEN_STATUSES], assignee_id=me),
-    "unassigned": lambda me: TicketFilter(
-        statuses=[s.value for s in OPEN_STATUSES], unassigned=True
-    ),
-    "solved": lambda me: TicketFilter(statuses=[Status.SOLVED.value]),
-    "all": lambda me: TicketFilter(),
+_OPEN = [s.value for s in OPEN_STATUSES]
+# The plain queue's views: name -> filter for the signed-in user's id.
+VIEWS: dict[str, Callable[[int], TicketFilter]] = {
+    "open": lambda _user_id: TicketFilter(statuses=_OPEN),
+    "mine": lambda user_id: TicketFilter(statuses=_OPEN, assignee_id=user_id),
+    "unassigned": lambda _user_id: TicketFilter(statuses=_OPEN, unassigned=True),
+    "solved": lambda _user_id: TicketFilter(statuses=[Status.SOLVED.value]),
+    "all": lambda _user_id: TicketFilter(),
 }
 
 
