@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
-
-if TYPE_CHECKING:
-    from .ticket import Ticket
 
 
 class AuditEvent(Base):
@@ -34,6 +31,3 @@ class AuditEvent(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    # For writing only: an entry can be recorded before its new ticket has an id.
-    ticket: Mapped[Ticket | None] = relationship(lazy="raise")

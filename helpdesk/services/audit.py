@@ -7,9 +7,31 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEvent, Ticket
+from ..models import AuditEvent, utcnow
 from .permissions import Actor, Permission, require
 from .transaction import current_session
+
+
+def entry_values(
+    actor: Actor,
+    action: str,
+    *,
+    ticket_id: int | None = None,
+    customer_id: int | None = None,
+    changes: dict[str, list[Any]] | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of one audit entry (for callers that insert rows directly)."""
+    return {
+        "action": action,
+        "ticket_id": ticket_id,
+        "customer_id": customer_id,
+        "actor_user_id": actor.user_id,
+        "actor_customer_id": actor.customer_id,
+        "changes": changes or {},
+        "data": data or {},
+        "created_at": utcnow(),
+    }
 
 
 def record(
@@ -18,23 +40,16 @@ def record(
     action: str,
     *,
     ticket_id: int | None = None,
-    ticket: Ticket | None = None,
     customer_id: int | None = None,
     changes: dict[str, list[Any]] | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add an audit entry to the session (``ticket`` may be a ticket not yet flushed)."""
+    """Add an audit entry to the session; it is written with the rest of the transaction."""
     entry = AuditEvent(
-        action=action,
-        ticket_id=ticket_id,
-        customer_id=customer_id,
-        actor_user_id=actor.user_id,
-        actor_customer_id=actor.customer_id,
-        changes=changes or {},
-        data=data or {},
+        **entry_values(
+            actor, action, ticket_id=ticket_id, customer_id=customer_id, changes=changes, data=data
+        )
     )
-    if ticket is not None:  # assigning None would clear ticket_id at flush
-        entry.ticket = ticket
     session.add(entry)
     return entry
 

@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CursorResult, Table, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ..events import TicketCreated, TicketMerged, TicketUpdated, publish
+from ..events import TicketMerged, TicketUpdated, publish
 from ..models import (
-    Channel,
-    Counter,
-    Customer,
-    Direction,
-    Group,
     Message,
     Priority,
     Role,
     Status,
-    Tag,
     Ticket,
-    User,
     utcnow,
 )
 from . import audit
-from .attachments import UploadedFile
-from .customers import resolve_customer
 from .errors import Conflict, Invalid, NotFound
-from .message_store import add_message
 from .permissions import Actor, Permission, require
 from .snapshots import ticket_snapshot
+from .ticket_create import create_ticket as create_ticket  # re-exported: tickets.create_ticket
+from .ticket_fields import check_assignee, check_group, normalize_tags, parse_priority, tag_rows
 from .transaction import current_session, transaction
 
 FIRST_TICKET_NUMBER = 1001
@@ -46,210 +37,6 @@ TICKET_LOAD = (
     joinedload(Ticket.assignee),
     selectinload(Ticket.tags),
 )
-
-
-def parse_priority(value: Any) -> int:
-    """Accept ``"high"`` or ``3``; return the stored integer."""
-    if isinstance(value, str) and value.upper() in Priority.__members__:
-        return int(Priority[value.upper()])
-    if isinstance(value, int) and not isinstance(value, bool) and value in set(Priority):
-        return int(value)
-    raise Invalid(
-        _l("Unknown priority: %(priority)s.", priority=value),
-        fields={"priority": ["one of low, normal, high, urgent"]},
-    )
-
-
-def normalize_tags(tags: Sequence[str]) -> list[str]:
-    """Lower-case, trimmed, de-duplicated tags; Korean tags are kept as written."""
-    clean: list[str] = []
-    for raw in tags:
-        tag = " ".join(str(raw).split()).lower()
-        if not tag:
-            continue
-        if len(tag) > 64:
-            raise Invalid(
-                _l("The tag '%(tag)s...' is longer than 64 characters.", tag=tag[:20]),
-                fields={"tags": ["too long"]},
-            )
-        if tag not in clean:
-            clean.append(tag)
-    if len(clean) > MAX_TAGS:
-        raise Invalid(
-            _l("A ticket can carry at most %(max)s tags.", max=MAX_TAGS),
-            fields={"tags": ["too many"]},
-        )
-    return clean
-
-
-def _tag_rows(session: Session, names: list[str]) -> list[Tag]:
-    if not names:
-        return []
-    found = {t.name: t for t in session.scalars(select(Tag).where(Tag.name.in_(names)))}
-    for name in names:
-        if name not in found:
-            try:
-                with session.begin_nested():
-                    tag = Tag(name=name)
-                    session.add(tag)
-                    session.flush()
-            except IntegrityError:  # created concurrently
-                tag = session.scalars(select(Tag).where(Tag.name == name)).one()
-            found[name] = tag
-    return [found[n] for n in sorted(names)]  # the order a fresh load gives (by name)
-
-
-def _next_number(session: Session) -> int:
-    counters = cast(Table, Counter.__table__)
-    stmt = (
-        update(counters)
-        .where(counters.c.name == "ticket")
-        .values(value=counters.c.value + 1)
-        .returning(counters.c.value)
-    )
-    # Core, not an ORM update: there is no Counter object in the session to synchronize.
-    value = session.connection().execute(stmt).scalar()
-    if value is None:  # first ticket ever (or the counter row was removed)
-        highest = session.scalar(select(Ticket.number).order_by(Ticket.number.desc()).limit(1))
-        value = max(FIRST_TICKET_NUMBER, (highest or 0) + 1)
-        session.add(Counter(name="ticket", value=value))
-        session.flush()
-    return value
-
-
-def _check_group(session: Session, group_id: int | None) -> Group | None:
-    if group_id is None:
-        return None
-    group = session.get(Group, group_id)
-    if group is None:
-        raise Invalid(
-            _l("Unknown group: %(id)s.", id=group_id), fields={"group_id": ["unknown group"]}
-        )
-    return group
-
-
-def _check_assignee(session: Session, assignee_id: int | None) -> User | None:
-    if assignee_id is None:
-        return None
-    user = session.get(User, assignee_id)
-    if user is None or not user.is_active:
-        raise Invalid(
-            _l("Unknown user: %(id)s.", id=assignee_id), fields={"assignee_id": ["unknown user"]}
-        )
-    if user.role not in _ASSIGNABLE_ROLES:
-        raise Invalid(
-            _l("Only agents and admins can be assigned tickets."),
-            fields={"assignee_id": ["not an agent"]},
-        )
-    return user
-
-
-def create_ticket(
-    actor: Actor,
-    *,
-    subject: str,
-    body_text: str | None = None,
-    body_html: str | None = None,
-    channel: str = Channel.API,
-    customer_id: int | None = None,
-    customer_identity: tuple[str, str] | None = None,
-    customer_name: str | None = None,
-    priority: Any = Priority.NORMAL,
-    group_id: int | None = None,
-    assignee_id: int | None = None,
-    tags: Sequence[str] = (),
-    attachments: Sequence[UploadedFile] = (),
-    external_id: str | None = None,
-) -> Ticket:
-    """Open a ticket whose first message is the customer's request.
-
-    The customer is given by id or by an identity (``("email", "kim@example.kr")``), which is
-    resolved to an existing customer or creates one.
-    """
-    require(actor, Permission.TICKET_CREATE)
-    subject = " ".join((subject or "").split())
-    if not subject:
-        raise Invalid(_l("A subject is required."), fields={"subject": ["required"]})
-    if len(subject) > 255:
-        raise Invalid(
-            _l("The subject is longer than 255 characters."), fields={"subject": ["too long"]}
-        )
-    if channel not in {c.value for c in Channel}:
-        raise Invalid(
-            _l("Unknown channel: %(channel)s.", channel=channel),
-            fields={"channel": [f"one of {[c.value for c in Channel]}"]},
-        )
-    if not (body_text or body_html or attachments):
-        raise Invalid(_l("The first message needs some text."), fields={"body": ["required"]})
-    if (customer_id is None) == (customer_identity is None):
-        raise Invalid(
-            _l("Give either a customer id or a customer identity."),
-            fields={"customer": ["required"]},
-        )
-    priority_value = parse_priority(priority)
-    tag_names = normalize_tags(tags)
-
-    with transaction() as session:
-        if customer_identity is not None:
-            customer, _ = resolve_customer(actor, *customer_identity, name=customer_name)
-        else:
-            found = session.get(Customer, customer_id)
-            if found is None:
-                raise Invalid(
-                    _l("Unknown customer: %(id)s.", id=customer_id),
-                    fields={"customer_id": ["unknown customer"]},
-                )
-            customer = found
-        group = _check_group(session, group_id)
-        assignee = _check_assignee(session, assignee_id)
-        now = utcnow()
-        ticket = Ticket(
-            number=_next_number(session),
-            subject=subject,
-            status=Status.NEW if assignee is None else Status.OPEN,
-            priority=priority_value,
-            channel=channel,
-            # Relationships set as objects, so the caller gets a fully loaded ticket back.
-            customer=customer,
-            organization_id=customer.organization_id,
-            group=group,
-            assignee=assignee,
-            created_at=now,
-            updated_at=now,
-            last_customer_message_at=now,
-            message_count=0,
-            version=1,
-        )
-        ticket.tags = _tag_rows(session, tag_names)
-        session.add(ticket)
-        add_message(
-            session,
-            ticket,
-            direction=Direction.IN,
-            is_public=True,
-            author_customer_id=customer.id,
-            body_text=body_text,
-            body_html=body_html,
-            attachments=attachments,
-            external_id=external_id,
-            at=now,
-        )
-        audit.record(
-            session,
-            actor,
-            "ticket.created",
-            ticket=ticket,
-            customer_id=customer.id,
-            data={"number": ticket.number, "channel": channel, "subject": subject},
-        )
-        session.flush()  # ticket, message and audit entry together; the event needs the id
-        publish(
-            session,
-            TicketCreated(
-                ticket_snapshot(ticket, customer_name=customer.name), actor_user_id=actor.user_id
-            ),
-        )
-    return ticket
 
 
 def get_ticket(actor: Actor, ticket_id: int) -> Ticket:
@@ -393,11 +180,11 @@ def _apply_changes(
             ]
             ticket.priority = priority
     if "group_id" in changes and changes["group_id"] != ticket.group_id:
-        _check_group(session, changes["group_id"])
+        check_group(session, changes["group_id"])
         diff["group_id"] = [ticket.group_id, changes["group_id"]]
         ticket.group_id = changes["group_id"]
     if "assignee_id" in changes and changes["assignee_id"] != ticket.assignee_id:
-        _check_assignee(session, changes["assignee_id"])
+        check_assignee(session, changes["assignee_id"])
         diff["assignee_id"] = [ticket.assignee_id, changes["assignee_id"]]
         ticket.assignee_id = changes["assignee_id"]
         if (
@@ -412,7 +199,7 @@ def _apply_changes(
         before = [t.name for t in ticket.tags]
         if sorted(names) != sorted(before):
             diff["tags"] = [sorted(before), sorted(names)]
-            ticket.tags = _tag_rows(session, names)
+            ticket.tags = tag_rows(session, names)
     return diff
 
 
@@ -458,7 +245,7 @@ def merge_tickets(actor: Actor, source_id: int, target_id: int) -> Ticket:
         names = [t.name for t in target.tags] + [
             t.name for t in source.tags if t not in target.tags
         ]
-        target.tags = _tag_rows(session, normalize_tags(names))
+        target.tags = tag_rows(session, normalize_tags(names))
         target.message_count += source.message_count
         source.message_count = 0
         before_status = source.status

@@ -185,3 +185,38 @@ def test_created_event_is_delivered_after_commit(app, published):
 def test_unknown_ticket_is_not_found(app):
     with pytest.raises(NotFound):
         tickets.get_ticket(SYSTEM, 424242)
+
+
+def test_concurrent_writes_to_one_ticket_never_lose_an_update(app):
+    """Two agents answer the same ticket at the same moment: both messages land, and the
+    counters and version reflect both (the ticket row is locked for each write)."""
+    import threading
+
+    from helpdesk.extensions import db
+
+    agents = [make_user(), make_user()]
+    ticket = make_ticket()
+    barrier = threading.Barrier(len(agents))
+    errors: list[BaseException] = []
+
+    def answer(agent) -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                for n in range(3):
+                    messages.reply_to_ticket(actor(agent), ticket.id, body_text=f"reply {n}")
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=answer, args=(a,)) for a in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    final = tickets.get_ticket(SYSTEM, ticket.id)
+    assert final.message_count == 7
+    assert final.version == 7
+    assert len(messages.list_messages(SYSTEM, ticket.id)) == 7
