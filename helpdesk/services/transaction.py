@@ -22,10 +22,12 @@ def transaction() -> Iterator[Session]:
     """
     session = db.session()
     depth = session.info.get(_DEPTH, 0)
-    if depth == 0 and session.in_transaction():
-        # A request may already hold a read transaction (loading the current user). End it so
-        # the write begins afresh: on SQLite that is BEGIN IMMEDIATE, which waits for the
-        # writer lock instead of failing on a stale snapshot.
+    if depth == 0 and session.in_transaction() and db.dialect == "sqlite":
+        # A request may already hold a read transaction (loading the current user). On SQLite
+        # end it so the write begins afresh with BEGIN IMMEDIATE, which waits for the writer
+        # lock instead of failing on a stale snapshot. PostgreSQL has no such upgrade problem
+        # (rows are locked as they are written), so there the write simply continues it and
+        # saves two round trips.
         session.commit()
     session.info[_DEPTH] = depth + 1
     try:
