@@ -1,7 +1,8 @@
 """Time the real server's ticket API on a generated database: lists, deep pages, creates, memory.
 
-The server is ``helpdesk serve --no-loops`` (gunicorn, one gthread worker) started as a
-subprocess, exactly as an operator runs it; the client is a single keep-alive HTTP connection
+The server is ``helpdesk serve`` (gunicorn, one gthread worker, with the background loops as
+in the embedded default; on SQLite one of them takes WAL checkpoints off the request path)
+started as a subprocess, exactly as an operator runs it; the client is a single keep-alive HTTP connection
 sending requests one after another, so every figure is the latency of one request on an
 otherwise idle server (no concurrency, no queueing). Each timing covers sending the request and
 reading the whole response body.
@@ -106,7 +107,7 @@ class Client:
 
 
 class Server:
-    """``helpdesk serve --no-loops`` as a subprocess in its own session (killed as a group)."""
+    """``helpdesk serve`` as a subprocess in its own session (killed as a group)."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         with socket.socket() as probe:
@@ -114,7 +115,7 @@ class Server:
             self.port = probe.getsockname()[1]
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            [str(HELPDESK), "serve", "--no-loops", "--port", str(self.port)],
+            [str(HELPDESK), "serve", "--port", str(self.port)],
             env=env,
             cwd=REPO,
             stdout=self.log,

@@ -76,3 +76,21 @@ def test_sweeper_removes_only_old_unreferenced_files(app):
     assert not blob_path(orphan).exists()
     assert blob_path(fresh_orphan).exists()
     assert OrphanBlobSweeper().run_once() is False
+
+
+def test_sqlite_checkpoints_run_in_the_loop_not_in_requests(app):
+    from helpdesk.db import AUTOCHECKPOINT_PAGES, checkpoint
+    from helpdesk.extensions import db
+    from helpdesk.worker import SqliteCheckpointer, default_loops
+
+    if db.dialect != "sqlite":
+        assert not any(isinstance(loop, SqliteCheckpointer) for loop in default_loops())
+        return
+    assert any(isinstance(loop, SqliteCheckpointer) for loop in default_loops())
+    with db.engine.connect() as connection:
+        pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    assert pages == AUTOCHECKPOINT_PAGES  # requests only checkpoint as a last resort
+    make_ticket()
+    busy, log_frames, done = checkpoint(db.engine)
+    assert busy == 0 and log_frames > 0 and done == log_frames
+    assert SqliteCheckpointer().run_once() is False  # never spins: it is a timer
