@@ -2,8 +2,8 @@
 
 The server is ``helpdesk serve`` (gunicorn, one gthread worker, with the background loops as
 in the embedded default; on SQLite one of them takes WAL checkpoints off the request path)
-started as a subprocess, exactly as an operator runs it; the client is a single keep-alive HTTP connection
-sending requests one after another, so every figure is the latency of one request on an
+started as a subprocess, exactly as an operator runs it; the client is a single keep-alive HTTP
+connection sending requests one after another, so every figure is the latency of one request on an
 otherwise idle server (no concurrency, no queueing). Each timing covers sending the request and
 reading the whole response body.
 
