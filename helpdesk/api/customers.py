@@ -28,7 +28,7 @@ blp.before_request(authenticate_request)
 
 @blp.route("")
 class Customers(MethodView):
-    @blp.arguments(CustomerSearchArgs, location="query")
+    @blp.arguments(CustomerSearchArgs, location="query", unknown=None)
     @blp.response(200, CustomerSchema(many=True))
     def get(self, args: dict[str, Any]) -> Any:
         """Find the customer behind an identity (`kind=phone&value=010-1234-5678`)."""
@@ -68,7 +68,7 @@ class CustomerIdentities(MethodView):
 
 @blp.route("/<int:customer_id>/tickets")
 class CustomerTickets(MethodView):
-    @blp.arguments(CustomerTicketArgs, location="query")
+    @blp.arguments(CustomerTicketArgs, location="query", unknown=None)
     @blp.response(200, TicketPageSchema)
     def get(self, args: dict[str, Any], customer_id: int) -> Any:
         """The customer's tickets, newest activity first."""

@@ -25,6 +25,17 @@ class AwareDateTime(fields.AwareDateTime):
         super().__init__(format="iso", default_timezone=None, **kwargs)
 
 
+class StatusList(DelimitedList):
+    """``status=open,pending`` and ``status=open&status=pending`` mean the same."""
+
+    is_multiple = True  # webargs then passes every repeated value
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class ErrorDetail(ma.Schema):
     code = fields.Str(required=True)
     message = fields.Str(required=True)
@@ -79,7 +90,7 @@ class TicketListArgs(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    status = DelimitedList(fields.Str(validate=validate.OneOf(STATUSES)), load_default=list)
+    status = StatusList(fields.Str(validate=validate.OneOf(STATUSES)), load_default=list)
     assignee = fields.Str(metadata={"description": "A user id, `me` or `none` (unassigned)"})
     group = fields.Int()
     customer = fields.Int()
@@ -221,11 +232,17 @@ class CustomerCreateSchema(ma.Schema):
 
 
 class CustomerSearchArgs(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
     kind = fields.Str(required=True, validate=validate.OneOf(IDENTITY_KINDS))
     value = fields.Str(required=True)
 
 
 class CustomerTicketArgs(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
     cursor = fields.Str()
     limit = fields.Int(load_default=25, validate=validate.Range(1, MAX_LIMIT))
 

@@ -1015,3 +1015,38 @@ def test_list_rows_have_exactly_the_shape_of_a_single_ticket(app, client):
         single = client.get(f"/api/v1/tickets/{one.id}", headers=headers).get_json()
         assert listed[one.id] == single
         assert list(listed[one.id]) == list(single)  # same field order too
+
+
+def test_repeated_status_parameters_combine_like_a_comma_list(app, client):
+    from tests.factories import make_ticket, make_user, token_for
+
+    agent = make_user()
+    new = make_ticket()
+    pending = make_ticket()
+    solved = make_ticket()
+    from helpdesk.services import tickets as ticket_service
+    from tests.factories import actor as actor_of
+
+    ticket_service.set_status(actor_of(agent), pending.id, "pending")
+    ticket_service.set_status(actor_of(agent), solved.id, "solved")
+    headers = {"Authorization": f"Bearer {token_for(agent)}"}
+
+    def ids(query: str) -> set[int]:
+        response = client.get(f"/api/v1/tickets?{query}", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return {t["id"] for t in response.get_json()["items"]}
+
+    assert ids("status=new&status=pending") == {new.id, pending.id}
+    assert ids("status=new,pending") == {new.id, pending.id}
+    assert ids("status=new&status=pending,solved") == {new.id, pending.id, solved.id}
+    bad = client.get("/api/v1/tickets?status=new&status=bogus", headers=headers)
+    assert bad.status_code == 422
+
+
+def test_customer_search_refuses_unknown_parameters(app, client):
+    from tests.factories import make_user, token_for
+
+    headers = {"Authorization": f"Bearer {token_for(make_user())}"}
+    response = client.get("/api/v1/customers?kind=email&value=a@b.co&vlaue=x", headers=headers)
+    assert response.status_code == 422
+    assert "vlaue" in response.get_json()["error"]["fields"]
