@@ -42,7 +42,7 @@ def init_api(app: Flask) -> None:
     )
     from . import customers, errors, tickets, users
 
-    for blueprint in (tickets.blp, customers.blp, users.blp):
+    for blueprint in (tickets.blp, customers.blp, users.blp, users.groups_blp):
         csrf.exempt(blueprint)  # tokens need no CSRF; session callers are checked in auth.py
         api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{blueprint.url_prefix or ''}")
     errors.init_app(app)

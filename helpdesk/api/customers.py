@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -39,13 +40,15 @@ class Customers(MethodView):
     @blp.response(201, CustomerSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a customer with one or more identities (409 if one is already taken)."""
-        return customers.create_customer(
+        customer = customers.create_customer(
             actor(),
             name=data["name"],
             identities=[(i["kind"], i["value"]) for i in data["identities"]],
             organization_id=data.get("organization_id"),
             locale=data.get("locale"),
         )
+        location = url_for("customers.CustomerItem", customer_id=customer.id)
+        return customer, {"Location": location}
 
 
 @blp.route("/<int:customer_id>")

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..security import wants_json
@@ -47,6 +48,13 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return jsonify(error_body("invalid", gettext("The request is not valid."), fields)), 422
         return render_template("error.html", code=422, message=None), 422
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+        # A session-authenticated API write without a valid token is refused, not malformed.
+        if wants_json():
+            return jsonify(error_body("csrf_failed", exc.description or "CSRF check failed.")), 403
+        return render_template("error.html", code=400, message=exc.description), 400
 
     @app.errorhandler(400)
     def _bad_request(exc: HTTPException):  # type: ignore[no-untyped-def]

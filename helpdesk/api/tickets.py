@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, url_for
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -109,7 +109,8 @@ class Tickets(MethodView):
             assignee_id=data.get("assignee_id"),
             tags=data["tags"],
         )
-        return ticket  # created with its customer, group, assignee and tags loaded
+        # created with its customer, group, assignee and tags loaded
+        return ticket, {"Location": url_for("tickets.TicketItem", ticket_id=ticket.id)}
 
 
 @blp.route("/<int:ticket_id>")

@@ -1,4 +1,4 @@
-"""``/api/v1/users``: the caller's own account."""
+"""``/api/v1/users`` and ``/api/v1/groups``: staff and teams, to fill assignee and group ids."""
 
 from __future__ import annotations
 
@@ -8,11 +8,30 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .auth import authenticate_request
-from .schemas import UserSchema
+from ..services import users
+from .auth import actor, authenticate_request
+from .schemas import Ref, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/users", description="Staff accounts")
 blp.before_request(authenticate_request)
+groups_blp = Blueprint("groups", __name__, url_prefix="/groups", description="Teams")
+groups_blp.before_request(authenticate_request)
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.response(200, UserSchema(many=True))
+    def get(self) -> Any:
+        """Active staff, by name."""
+        return users.list_users(actor())
+
+
+@groups_blp.route("")
+class Groups(MethodView):
+    @groups_blp.response(200, Ref(many=True))
+    def get(self) -> Any:
+        """All groups, by name."""
+        return users.list_groups(actor())
 
 
 @blp.route("/me")

@@ -154,6 +154,13 @@ def update_profile(
     return user
 
 
+def list_users(actor: Actor) -> list[User]:
+    """Active staff, by name (for assignee pickers and integrations)."""
+    require(actor, Permission.USER_READ)
+    stmt = select(User).where(User.is_active.is_(True)).order_by(User.name, User.id)
+    return list(current_session().scalars(stmt))
+
+
 def list_groups(actor: Actor) -> list[Group]:
     require(actor, Permission.USER_READ)
     return list(current_session().scalars(select(Group).order_by(Group.name)))

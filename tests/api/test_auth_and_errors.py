@@ -166,14 +166,14 @@ def test_session_works_for_reads_and_needs_csrf_for_writes(client):
 
     new = {"subject": "From the UI", "body": "x", "customer_id": customer_id}
     no_csrf = client.post(f"{API}/tickets", json=new)
-    error = assert_error(no_csrf, 400, "bad_request")
+    error = assert_error(no_csrf, 403, "csrf_failed")
     assert "CSRF" in error["message"]
     bad_csrf = client.post(f"{API}/tickets", json=new, headers={"X-CSRFToken": "forged"})
-    assert_error(bad_csrf, 400, "bad_request")
+    assert_error(bad_csrf, 403, "csrf_failed")
     patch = client.patch(f"{API}/tickets/{ticket_id}", json={"priority": "urgent"})
-    assert_error(patch, 400, "bad_request")
+    assert_error(patch, 403, "csrf_failed")
     note = client.post(f"{API}/tickets/{ticket_id}/notes", json={"body": "x"})
-    assert_error(note, 400, "bad_request")
+    assert_error(note, 403, "csrf_failed")
     assert db.session().scalar(select(Ticket.priority).where(Ticket.id == ticket_id)) == 2
     assert len(db.session().scalars(select(Ticket.id)).all()) == 1
 

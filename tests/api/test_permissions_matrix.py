@@ -95,6 +95,8 @@ ENDPOINTS = [
     ),
     Endpoint("GET", "/customers/{customer}/tickets", 200),
     Endpoint("GET", "/users/me", 200),
+    Endpoint("GET", "/users", 200),
+    Endpoint("GET", "/groups", 200),
     Endpoint("GET", "/openapi.json", 200, public=True),
 ]
 

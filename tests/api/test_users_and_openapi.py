@@ -93,7 +93,7 @@ def test_openapi_lists_every_route_and_method(app, client):
         if rule.rule.startswith(API) and not rule.rule.endswith("openapi.json")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
-    assert len(served) == 15
+    assert len(served) == 17
     assert documented == served
 
 
@@ -150,3 +150,45 @@ def test_openapi_documents_parameters_bodies_and_responses(client):
             codes = set(operation["responses"])
             assert codes & {"200", "201"}, (method, path)
             assert "default" in codes, (method, path)
+
+
+def test_users_and_groups_give_integrators_the_ids_they_need(app, client):
+    from helpdesk.extensions import db
+    from helpdesk.models import User
+
+    billing = make_group("결제 Billing")
+    agent = make_user(name="김지민", group_ids=[billing.id])
+    sales = make_user("sales", name="Alex")
+    retired = make_user(name="Retired")
+    db.session().get(User, retired.id).is_active = False
+    db.session().commit()
+    headers = {"Authorization": f"Bearer {token_for(sales)}"}
+    listed = client.get(f"{API}/users", headers=headers).get_json()
+    assert [u["name"] for u in listed] == ["Alex", "김지민"]  # active staff only, by name
+    assert listed[1]["id"] == agent.id
+    assert listed[1]["groups"] == [{"id": billing.id, "name": "결제 Billing"}]
+    assert all("password" not in key for u in listed for key in u)
+    assert client.get(f"{API}/groups", headers=headers).get_json() == [
+        {"id": billing.id, "name": "결제 Billing"}
+    ]
+
+
+def test_created_resources_say_where_they_live(app, client):
+    from tests.factories import make_customer
+
+    headers = {"Authorization": f"Bearer {token_for(make_user())}"}
+    customer = make_customer()
+    ticket = client.post(
+        f"{API}/tickets",
+        json={"subject": "x", "body": "y", "customer_id": customer.id},
+        headers=headers,
+    )
+    assert ticket.status_code == 201
+    assert ticket.headers["Location"] == f"{API}/tickets/{ticket.get_json()['id']}"
+    assert client.get(ticket.headers["Location"], headers=headers).status_code == 200
+    created = client.post(
+        f"{API}/customers",
+        json={"name": "New", "identities": [{"kind": "email", "value": "loc@example.com"}]},
+        headers=headers,
+    )
+    assert created.headers["Location"] == f"{API}/customers/{created.get_json()['id']}"
