@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -194,9 +194,13 @@ def _flush_identities(session: Session) -> None:
         raise Conflict(_l("This identity was just added to another customer.")) from exc
 
 
+# Built once: every inbound message and most new tickets resolve an identity.
+_IDENTITY_OWNER = (
+    select(Customer)
+    .join(CustomerIdentity)
+    .where(CustomerIdentity.kind == bindparam("kind"), CustomerIdentity.value == bindparam("value"))
+)
+
+
 def _identity_owner(session: Session, kind: str, normalized: str) -> Customer | None:
-    return session.scalar(
-        select(Customer)
-        .join(CustomerIdentity)
-        .where(CustomerIdentity.kind == kind, CustomerIdentity.value == normalized)
-    )
+    return session.scalar(_IDENTITY_OWNER, {"kind": kind, "value": normalized})

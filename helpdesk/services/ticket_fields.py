@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,10 +53,22 @@ def normalize_tags(tags: Sequence[str]) -> list[str]:
     return clean
 
 
+# Statements on the create path are built once (building them cost as much as running them).
+_counters = cast(Table, Counter.__table__)
+# Core, not an ORM update: there is no Counter object in the session to synchronize.
+_ADVANCE_TICKET_COUNTER = (
+    update(_counters)
+    .where(_counters.c.name == "ticket")
+    .values(value=_counters.c.value + 1)
+    .returning(_counters.c.value)
+)
+_TAGS_BY_NAME = select(Tag).where(Tag.name.in_(bindparam("names", expanding=True)))
+
+
 def tag_rows(session: Session, names: list[str]) -> list[Tag]:
     if not names:
         return []
-    found = {t.name: t for t in session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    found = {t.name: t for t in session.scalars(_TAGS_BY_NAME, {"names": names})}
     for name in names:
         if name not in found:
             try:
@@ -71,15 +83,7 @@ def tag_rows(session: Session, names: list[str]) -> list[Tag]:
 
 
 def next_number(session: Session) -> int:
-    counters = cast(Table, Counter.__table__)
-    stmt = (
-        update(counters)
-        .where(counters.c.name == "ticket")
-        .values(value=counters.c.value + 1)
-        .returning(counters.c.value)
-    )
-    # Core, not an ORM update: there is no Counter object in the session to synchronize.
-    value = session.connection().execute(stmt).scalar()
+    value = session.connection().execute(_ADVANCE_TICKET_COUNTER).scalar()
     if value is None:  # first ticket ever (or the counter row was removed)
         highest = session.scalar(select(Ticket.number).order_by(Ticket.number.desc()).limit(1))
         value = max(FIRST_TICKET_NUMBER, (highest or 0) + 1)
