@@ -161,18 +161,28 @@ class LoopRunner:
             self._stop.wait(delay)
 
 
+class _Terminated(Exception):
+    """Raised in the main thread by SIGTERM, like KeyboardInterrupt for SIGINT."""
+
+
+def _raise_terminated(*_: object) -> None:
+    # Only raise here: touching the runner's Event from a signal handler can deadlock on the
+    # lock the interrupted main thread is holding inside Event.wait().
+    raise _Terminated
+
+
 def run_forever(app: Flask, on_ready: Callable[[], None] | None = None) -> None:
     """``helpdesk worker``: run every loop until SIGINT/SIGTERM."""
     import signal
 
     runner = LoopRunner(app)
-    signal.signal(signal.SIGTERM, lambda *_: runner.stop(0))
-    runner.start()
-    if on_ready:
-        on_ready()
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        runner.start()
+        if on_ready:
+            on_ready()
         runner.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated):
         pass
     finally:
         runner.stop()

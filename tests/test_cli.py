@@ -158,9 +158,13 @@ def test_worker_runs_until_terminated(cli_env):
         started = process.stdout.readline()  # blocks until the worker reports its loops
         assert "started" in started or "Worker running" in started, started
         assert process.poll() is None
-    finally:
         process.send_signal(signal.SIGTERM)
-    # Read through the same buffered stream: readline() may already hold the next lines.
-    output = started + process.stdout.read()
-    assert process.wait(timeout=20) == 0
+        # SIGTERM may land while the main thread waits on the runner's Event: it must still
+        # stop promptly (a handler that touched the Event there once deadlocked).
+        assert process.wait(timeout=20) == 0
+        # Read through the same buffered stream: readline() may already hold the next lines.
+        output = started + process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert "Worker running" in output and "orphan-blob-sweeper" in output
