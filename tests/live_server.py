@@ -40,8 +40,14 @@ class LiveServer:
     process: subprocess.Popen
 
     def stop(self) -> str:
+        """Stop gracefully (SIGTERM); a server that does not stop in 20 s is killed and fails."""
         self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=20)
+        try:
+            output, _ = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            raise AssertionError("the server did not stop within 20 s of SIGTERM") from None
         return str(output)
 
 
