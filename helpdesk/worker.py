@@ -133,10 +133,6 @@ class LoopRunner:
         for thread in self._threads:
             thread.join(timeout)
 
-    def wait(self) -> None:
-        while not self._stop.wait(0.5):
-            pass
-
     def _run(self, loop: Loop) -> None:
         failures = 0
         while not self._stop.is_set():
@@ -161,28 +157,21 @@ class LoopRunner:
             self._stop.wait(delay)
 
 
-class _Terminated(Exception):
-    """Raised in the main thread by SIGTERM, like KeyboardInterrupt for SIGINT."""
-
-
-def _raise_terminated(*_: object) -> None:
-    # Only raise here: touching the runner's Event from a signal handler can deadlock on the
-    # lock the interrupted main thread is holding inside Event.wait().
-    raise _Terminated
-
-
 def run_forever(app: Flask, on_ready: Callable[[], None] | None = None) -> None:
     """``helpdesk worker``: run every loop until SIGINT/SIGTERM."""
     import signal
 
+    # The handlers only set a flag: a handler that takes a lock (Event.set) or raises can
+    # interrupt the main thread while it holds that same lock, and hang the worker for good.
+    stopping: list[int] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda number, _frame: stopping.append(number))
     runner = LoopRunner(app)
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    runner.start()
     try:
-        runner.start()
         if on_ready:
             on_ready()
-        runner.wait()
-    except (KeyboardInterrupt, _Terminated):
-        pass
+        while not stopping:
+            time.sleep(0.2)
     finally:
         runner.stop()
