@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from .models import PRIORITY_NAMES
+
 LABELS = {
     # statuses
     "new": _l("New"),
@@ -36,8 +38,6 @@ LABELS = {
     "sales": _l("Sales"),
     "marketing": _l("Marketing"),
 }
-
-PRIORITY_NAMES = {1: "low", 2: "normal", 3: "high", 4: "urgent"}
 
 
 def label(value: object) -> str:

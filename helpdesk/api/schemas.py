@@ -9,11 +9,11 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
-from ..models import Channel, IdentityKind, Priority, Role, Status
+from ..models import PRIORITY_NAMES, Channel, IdentityKind, Role, Status
 from ..services.ticket_queries import MAX_LIMIT, SORTS
 
 STATUSES = [s.value for s in Status]
-PRIORITIES = [p.name.lower() for p in Priority]
+PRIORITIES = list(PRIORITY_NAMES.values())
 CHANNELS = [c.value for c in Channel]
 IDENTITY_KINDS = [k.value for k in IdentityKind]
 
@@ -59,9 +59,7 @@ class TicketSchema(ma.Schema):
     number = fields.Int()
     subject = fields.Str()
     status = fields.Str(metadata={"enum": STATUSES})
-    priority = fields.Function(
-        lambda t: Priority(t.priority).name.lower(), metadata={"enum": PRIORITIES}
-    )
+    priority = fields.Function(lambda t: PRIORITY_NAMES[t.priority], metadata={"enum": PRIORITIES})
     channel = fields.Str(metadata={"enum": CHANNELS})
     customer = fields.Nested(Ref)
     organization_id = fields.Int(allow_none=True)

@@ -6,6 +6,7 @@ from .customer import Customer, CustomerIdentity, IdentityKind, Organization
 from .message import Attachment, Direction, Message, MessageKind
 from .ticket import (
     OPEN_STATUSES,
+    PRIORITY_NAMES,
     Channel,
     Counter,
     Priority,
@@ -18,6 +19,7 @@ from .user import ApiToken, Group, Role, User, user_groups
 
 __all__ = [
     "OPEN_STATUSES",
+    "PRIORITY_NAMES",
     "ApiToken",
     "Attachment",
     "AuditEvent",

@@ -41,6 +41,10 @@ class Priority(enum.IntEnum):
     URGENT = 4
 
 
+# Stored as numbers (so queues can sort by them), shown and exchanged as names.
+PRIORITY_NAMES = {p.value: p.name.lower() for p in Priority}
+
+
 class Channel(enum.StrEnum):
     EMAIL = "email"
     CHAT = "chat"
@@ -128,7 +132,3 @@ class Ticket(Base):
     group: Mapped[Group | None] = relationship(lazy="raise")
     assignee: Mapped[User | None] = relationship(lazy="raise")
     tags: Mapped[list[Tag]] = relationship(secondary=ticket_tags, lazy="raise", order_by=Tag.name)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES

@@ -76,10 +76,6 @@ def clean_filename(name: str) -> str:
     return (base or "attachment")[:_SAFE_NAME]
 
 
-def read_blob(sha256: str) -> bytes:
-    return blob_path(sha256).read_bytes()
-
-
 def get_attachment(actor: Actor, attachment_id: int) -> Attachment:
     """An attachment the actor may download: staff who read tickets, or the ticket's customer
     for attachments of public messages. Anything else is reported as not found."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import Customer, Message, Priority, Ticket
+from ..models import PRIORITY_NAMES, Customer, Message, Ticket
 
 
 def ticket_snapshot(ticket: Ticket, *, customer_name: str | None = None) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def ticket_snapshot(ticket: Ticket, *, customer_name: str | None = None) -> dict
         "number": ticket.number,
         "subject": ticket.subject,
         "status": ticket.status,
-        "priority": Priority(ticket.priority).name.lower(),
+        "priority": PRIORITY_NAMES[ticket.priority],
         "channel": ticket.channel,
         "customer_id": ticket.customer_id,
         "customer_name": customer_name,

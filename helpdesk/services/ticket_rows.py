@@ -13,9 +13,8 @@ from typing import Any
 
 from sqlalchemy import Select, Subquery, func, select
 
-from ..models import Customer, Group, Priority, Tag, Ticket, User, ticket_tags
+from ..models import PRIORITY_NAMES, Customer, Group, Tag, Ticket, User, ticket_tags
 
-_PRIORITY_NAMES = {p.value: p.name.lower() for p in Priority}
 _TAG_SEPARATOR = "\x1f"  # the ASCII unit separator cannot occur in a tag someone typed
 
 _tickets = Ticket.__table__
@@ -83,7 +82,7 @@ def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
         "number": number,
         "subject": subject,
         "status": status,
-        "priority": _PRIORITY_NAMES[priority],
+        "priority": PRIORITY_NAMES[priority],
         "channel": channel,
         "customer": {"id": customer_id, "name": customer_name},
         "organization_id": org_id,

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..events import TicketMerged, TicketUpdated, publish
 from ..models import (
+    PRIORITY_NAMES,
     Message,
-    Priority,
     Role,
     Status,
     Ticket,
@@ -175,8 +175,8 @@ def _apply_changes(
         priority = parse_priority(changes["priority"])
         if priority != ticket.priority:
             diff["priority"] = [
-                Priority(ticket.priority).name.lower(),
-                Priority(priority).name.lower(),
+                PRIORITY_NAMES[ticket.priority],
+                PRIORITY_NAMES[priority],
             ]
             ticket.priority = priority
     if "group_id" in changes and changes["group_id"] != ticket.group_id:
@@ -203,20 +203,12 @@ def _apply_changes(
     return diff
 
 
-def assign_ticket(actor: Actor, ticket_id: int, assignee_id: int | None, **kw: Any) -> Ticket:
-    return update_ticket(actor, ticket_id, {"assignee_id": assignee_id}, **kw)
-
-
 def set_status(actor: Actor, ticket_id: int, status: str, **kw: Any) -> Ticket:
     return update_ticket(actor, ticket_id, {"status": status}, **kw)
 
 
 def set_priority(actor: Actor, ticket_id: int, priority: Any, **kw: Any) -> Ticket:
     return update_ticket(actor, ticket_id, {"priority": priority}, **kw)
-
-
-def set_group(actor: Actor, ticket_id: int, group_id: int | None, **kw: Any) -> Ticket:
-    return update_ticket(actor, ticket_id, {"group_id": group_id}, **kw)
 
 
 def merge_tickets(actor: Actor, source_id: int, target_id: int) -> Ticket:

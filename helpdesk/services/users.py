@@ -116,14 +116,6 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def get_user(actor: Actor, user_id: int) -> User:
-    require(actor, Permission.USER_READ)
-    user = current_session().get(User, user_id)
-    if user is None:
-        raise NotFound(_l("User %(id)s not found.", id=user_id))
-    return user
-
-
 def load_user(user_id: int) -> User | None:
     """For the session loader: the active user with this id, without a permission check."""
     user = current_session().get(User, user_id)
@@ -135,22 +127,6 @@ def find_user_by_email(actor: Actor, email: str) -> User:
     user = current_session().scalar(select(User).where(User.email == normalize_email(email)))
     if user is None:
         raise NotFound(_l("No user with the email %(email)s.", email=email))
-    return user
-
-
-def update_profile(
-    actor: Actor, user_id: int, *, locale: str | None = None, timezone: str | None = None
-) -> User:
-    """A user changes their own language or time zone (admins may change anyone's)."""
-    if actor.user_id != user_id:
-        require(actor, Permission.USER_ADMIN)
-    with transaction() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            raise NotFound(_l("User %(id)s not found.", id=user_id))
-        _check_profile(locale or user.locale, timezone or user.timezone)
-        user.locale = locale or user.locale
-        user.timezone = timezone or user.timezone
     return user
 
 
@@ -180,7 +156,3 @@ def create_group(actor: Actor, name: str) -> Group:
         session.flush()
         audit.record(session, actor, "group.created", data={"group_id": group.id, "name": name})
     return group
-
-
-def user_zone(user: User | None, default: str = "UTC") -> ZoneInfo:
-    return ZoneInfo(user.timezone if user is not None else default)
