@@ -705,6 +705,7 @@ def generate(url: str, tickets: int, *, seed: int = 1, force: bool = False) -> d
         "database_bytes": size,
     }
     # The API benchmark labels its results with the generated size (its creates add tickets).
+    DATA.mkdir(parents=True, exist_ok=True)
     marker_path(url).write_text(json.dumps({"url": _plain(url), **figures}) + "\n")
     return figures
 

@@ -9,11 +9,13 @@ the file safely.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 AUTOCHECKPOINT_PAGES = 10_000  # ~40 MB of WAL
@@ -79,7 +81,42 @@ def build_engine(url: str, **kwargs: object) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 10}, **kwargs)  # type: ignore[arg-type]
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)  # type: ignore[arg-type]
+    options: dict[str, object] = {"pool_size": 10, "max_overflow": 20, **kwargs}
+    engine = create_engine(url, **options)  # type: ignore[arg-type]
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_BEFORE_PING_SECONDS = 2.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Test a pooled connection before use only when it has sat idle for a while.
+
+    ``pool_pre_ping`` would cost a round trip on every checkout, that is on every request; a
+    connection that was in use a moment ago is alive, while one that idled through a server
+    restart or a firewall timeout is replaced here before a request sees it.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        record.info["last_checkin"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        if record is not None:
+            record.info["last_checkin"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
+        idle = time.monotonic() - record.info.get("last_checkin", 0.0)
+        if idle < IDLE_BEFORE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # any failure: the pool drops it and connects afresh
+            raise DisconnectionError("stale pooled connection") from exc
 
 
 class Database:
