@@ -9,13 +9,15 @@ through Redis, so an event reaches browsers connected to any web process.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from typing import Any
 
 import socketio as socketio_server
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_login import current_user
-from flask_socketio import disconnect, join_room, leave_room
+from flask_socketio import disconnect, join_room, leave_room, rooms
 
 from . import events
 from .events import (
@@ -134,9 +136,67 @@ def _subscribe(data: Any) -> dict[str, Any]:
     return {"ok": True, "room": room}
 
 
+PRESENCE_STATES = ("viewing", "typing", "left")
+
+
+def _connection_tag(sid: str) -> str:
+    """An opaque name for a connection: the Socket.IO sid itself must not reach other users."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, sid.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _announce(room: str, state: str, *, reply: bool = False) -> None:
+    sid = request.sid  # type: ignore[attr-defined]
+    socketio.emit(
+        "presence",
+        {
+            "ticket_id": int(room.partition(":")[2]),
+            "user_id": current_user.id,
+            "name": current_user.name,
+            "conn": _connection_tag(sid),
+            "state": state,
+            "reply": reply,
+        },
+        to=room,
+        skip_sid=sid,
+    )
+
+
+@socketio.on("presence")
+def _presence(data: Any) -> dict[str, Any]:
+    """Relay who is viewing or typing on a ticket to the others in its room.
+
+    Nothing is stored: each page announces itself on arrival and every 20 s, answers a newcomer
+    once (``reply``) and forgets peers it has not heard from for a minute, so presence works the
+    same across processes (Redis). Name and user id come from the session, never the client.
+    """
+    if _actor() is None:
+        disconnect()
+        return {"ok": False, "error": "unauthorized"}
+    data = data if isinstance(data, dict) else {}
+    room = f"ticket:{data.get('ticket_id')}"
+    state = data.get("state")
+    if state not in PRESENCE_STATES or room not in rooms():
+        return {"ok": False, "error": "not subscribed"}
+    _announce(room, str(state), reply=bool(data.get("reply")))
+    return {"ok": True}
+
+
+@socketio.on("disconnect")
+def _disconnect(*_args: Any) -> None:
+    """Tell the ticket rooms this connection watched that it has gone."""
+    if not (current_user and current_user.is_authenticated):
+        return
+    for room in rooms():
+        if room.startswith("ticket:"):
+            _announce(room, "left")
+
+
 @socketio.on("unsubscribe")
 def _unsubscribe(data: Any) -> dict[str, Any]:
     room = str((data or {}).get("room", ""))
+    if room.startswith("ticket:") and room in rooms() and _actor() is not None:
+        _announce(room, "left")
     if room.startswith(("ticket:", "customer:")):
         leave_room(room, sid=request.sid)  # type: ignore[attr-defined]
     return {"ok": True}

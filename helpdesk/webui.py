@@ -1,11 +1,10 @@
-"""Staff pages (for now a plain ticket list and ticket page), static files and the health check.
+"""Staff pages (the live queue and the ticket page), static files and the health check.
 
 Views only parse the request and call services; rules and permissions live in the services.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from flask import (
@@ -21,32 +20,24 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select, text
-from wtforms import StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired
+from wtforms import IntegerField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Optional
 
 from .extensions import db
-from .models import OPEN_STATUSES, Customer, Status, User
-from .services import attachments, messages, tickets
+from .labels import LABELS, label
+from .models import Customer, Status, Ticket, User
+from .services import attachments, messages, queue_views, tickets, users
+from .services.errors import RepliedMeanwhile
 from .services.permissions import Actor, Permission, can
-from .services.ticket_queries import TicketFilter, list_tickets
+from .services.ticket_queries import SORTS, list_tickets
 
 STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
 bp = Blueprint("web", __name__)
-
-_OPEN = [s.value for s in OPEN_STATUSES]
-# The plain queue's views: name -> filter for the signed-in user's id.
-VIEWS: dict[str, Callable[[int], TicketFilter]] = {
-    "open": lambda _user_id: TicketFilter(statuses=_OPEN),
-    "mine": lambda user_id: TicketFilter(statuses=_OPEN, assignee_id=user_id),
-    "unassigned": lambda _user_id: TicketFilter(statuses=_OPEN, unassigned=True),
-    "solved": lambda _user_id: TicketFilter(statuses=[Status.SOLVED.value]),
-    "all": lambda _user_id: TicketFilter(),
-}
-
 
 SETTABLE_STATUSES = [s.value for s in Status if s != Status.NEW]
 
@@ -54,6 +45,8 @@ SETTABLE_STATUSES = [s.value for s in Status if s != Status.NEW]
 class MessageForm(FlaskForm):
     body = TextAreaField(validators=[DataRequired()])
     kind = StringField(default="reply", validators=[AnyOf(["reply", "note"])])
+    # The newest message on the author's screen: a reply is refused if others wrote since.
+    seen_message_id = IntegerField(validators=[Optional()])
 
 
 class StatusForm(FlaskForm):
@@ -72,33 +65,97 @@ def home():  # type: ignore[no-untyped-def]
 @bp.get("/tickets")
 @login_required
 def ticket_list():  # type: ignore[no-untyped-def]
-    view = request.args.get("view", "open")
-    if view not in VIEWS:
+    actor = me()
+    views = queue_views.views_for(actor)
+    key = request.args.get("view", "open")
+    view = next((v for v in views if v.key == key), None)
+    if view is None:
         abort(404)
-    page = list_tickets(me(), VIEWS[view](current_user.id), cursor=request.args.get("cursor"))
-    return render_template("tickets.html", page=page, view=view, views=list(VIEWS))
+    sort = request.args.get("sort", "-updated_at")
+    if sort not in SORTS:
+        sort = "-updated_at"
+    page = list_tickets(actor, view.filter, sort=sort, cursor=request.args.get("cursor"))
+    config = {
+        "view": key,
+        "sort": sort,
+        "paged": bool(request.args.get("cursor")),
+        "complete": page.next_cursor is None,
+        "filters": {v.key: queue_views.filter_json(v.filter) for v in views},
+        "cap": queue_views.COUNT_CAP,
+        "me": current_user.id,
+        "agents": {u.id: u.name for u in users.list_users(actor)},
+        "labels": {value: label(value) for value in LABELS},
+        "locale": str(get_locale()),
+        "timezone": current_user.timezone,
+        "counts_url": url_for("web.queue_counts"),
+        "ticket_url": url_for("web.ticket_page", number=0).removesuffix("0"),
+    }
+    return render_template(
+        "tickets.html",
+        page=page,
+        view=view,
+        views=views,
+        sort=sort,
+        sorts=SORTS,
+        counts=queue_views.view_counts(actor, views),
+        cap=queue_views.COUNT_CAP,
+        config=config,
+    )
+
+
+@bp.get("/tickets/counts")
+@login_required
+def queue_counts():  # type: ignore[no-untyped-def]
+    actor = me()
+    return jsonify(queue_views.view_counts(actor, queue_views.views_for(actor)))
 
 
 @bp.get("/tickets/<int:number>")
 @login_required
 def ticket_page(number: int):  # type: ignore[no-untyped-def]
-    ticket = tickets.get_ticket_by_number(me(), number)
+    return _render_ticket(tickets.get_ticket_by_number(me(), number), MessageForm())
+
+
+def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int = 200):  # type: ignore[no-untyped-def]
     conversation = messages.list_messages(me(), ticket.id)
     session = db.session()
     author_ids = {m.author_user_id for m in conversation if m.author_user_id}
     authors = {u.id: u for u in session.scalars(select(User).where(User.id.in_(author_ids)))}
     customer = session.get(Customer, ticket.customer_id)
-    return render_template(
-        "ticket.html",
-        ticket=ticket,
-        conversation=conversation,
-        authors=authors,
-        customer=customer,
-        message_form=MessageForm(),
-        statuses=SETTABLE_STATUSES,
-        status_form=StatusForm(status=ticket.status if ticket.status != Status.NEW else "open"),
-        can_reply=can(me(), Permission.TICKET_REPLY),
-        can_update=can(me(), Permission.TICKET_UPDATE),
+    seen = conversation[-1].id if conversation else 0
+    config = {
+        "ticket_id": ticket.id,
+        "me": current_user.id,
+        "customer_name": customer.name if customer else "",
+        "agents": {u.id: u.name for u in users.list_users(me())},
+        "labels": {value: label(value) for value in LABELS},
+        "locale": str(get_locale()),
+        "timezone": current_user.timezone,
+        "text": {
+            "viewing": _("%(names)s also viewing", names="{names}"),
+            "typing": _("%(names)s typing a reply…", names="{names}"),
+            "replied": _(
+                "%(name)s wrote while you were typing. Read it before you send.", name="{name}"
+            ),
+            "note": _("Internal note"),
+        },
+    }
+    message_form.seen_message_id.data = message_form.seen_message_id.data or seen
+    return (
+        render_template(
+            "ticket.html",
+            ticket=ticket,
+            conversation=conversation,
+            authors=authors,
+            customer=customer,
+            message_form=message_form,
+            statuses=SETTABLE_STATUSES,
+            status_form=StatusForm(status=ticket.status if ticket.status != Status.NEW else "open"),
+            can_reply=can(me(), Permission.TICKET_REPLY),
+            can_update=can(me(), Permission.TICKET_UPDATE),
+            config=config,
+        ),
+        status_code,
     )
 
 
@@ -113,7 +170,15 @@ def post_message(number: int):  # type: ignore[no-untyped-def]
         messages.add_note(me(), ticket.id, body_text=form.body.data)
         flash(_("Internal note added."), "success")
     else:
-        messages.reply_to_ticket(me(), ticket.id, body_text=form.body.data)
+        try:
+            messages.reply_to_ticket(
+                me(), ticket.id, body_text=form.body.data, seen_message_id=form.seen_message_id.data
+            )
+        except RepliedMeanwhile as exc:
+            # Keep the draft and show the conversation as it is now; sending again goes through.
+            flash(exc.message, "warning")
+            form.seen_message_id.data = form.seen_message_id.raw_data = None  # now seen
+            return _render_ticket(ticket, form, 409)
         flash(_("Reply sent."), "success")
     return redirect(url_for("web.ticket_page", number=number))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,7 @@ import time_machine
 
 from helpdesk.services import messages, tickets
 from tests.conftest import csrf_token, login
-from tests.factories import actor, make_ticket, make_user
+from tests.factories import actor, make_group, make_ticket, make_user
 
 
 def test_pages_require_sign_in(client):
@@ -159,7 +160,7 @@ def test_logout_needs_post_with_csrf(app, client):
     assert client.get("/tickets").status_code == 302
 
 
-@pytest.mark.parametrize("view", ["open", "mine", "unassigned", "solved", "all"])
+@pytest.mark.parametrize("view", ["open", "mine", "unassigned", "pending", "solved", "all"])
 def test_every_queue_view_renders(app, client, view):
     agent = make_user()
     make_ticket(subject="Visible in open views", assignee_id=agent.id)
@@ -168,6 +169,59 @@ def test_every_queue_view_renders(app, client, view):
     assert response.status_code == 200
     shown = "Visible in open views" in response.get_data(as_text=True)
     assert shown == (view in ("open", "mine", "all"))
+
+
+def test_group_views_and_live_counts(app, client):
+    billing = make_group("Billing")
+    agent = make_user(group_ids=[billing.id])
+    make_ticket(subject="Invoice question", group_id=billing.id)
+    make_ticket(subject="Elsewhere")
+    login(client, agent.email)
+    page = client.get(f"/tickets?view=group:{billing.id}").get_data(as_text=True)
+    assert "Invoice question" in page and "Elsewhere" not in page
+    assert 'data-count="group:' in page and ">Billing<" in page
+    counts = client.get("/tickets/counts").get_json()
+    assert counts[f"group:{billing.id}"] == 1 and counts["open"] == 2 and counts["mine"] == 0
+    assert client.get("/tickets?view=group:999999").status_code == 404
+    assert client.get("/tickets?view=nope").status_code == 404
+
+
+def test_a_reply_crossing_a_colleagues_is_held_with_the_draft_kept(app, client):
+    jimin, alex = make_user(), make_user(name="Alex")
+    ticket = make_ticket()
+    login(client, jimin.email)
+    path = f"/tickets/{ticket.number}"
+    page = client.get(path).get_data(as_text=True)
+    seen = re.search(r'name="seen_message_id" type="hidden" value="(\d+)"', page).group(1)
+    messages.reply_to_ticket(actor(alex), ticket.id, body_text="Alex answered first")
+
+    held = client.post(
+        f"{path}/messages",
+        data={
+            "body": "내 답변 초안",
+            "kind": "reply",
+            "seen_message_id": seen,
+            "csrf_token": csrf_token(client, path),
+        },
+    )
+    assert held.status_code == 409
+    html = held.get_data(as_text=True)
+    assert "new messages since you started writing" in html
+    assert "Alex answered first" in html and "내 답변 초안</textarea>" in html
+    newest = re.search(r'name="seen_message_id" type="hidden" value="(\d+)"', html).group(1)
+    assert int(newest) > int(seen)
+    sent = client.post(
+        f"{path}/messages",
+        data={
+            "body": "내 답변 초안",
+            "kind": "reply",
+            "seen_message_id": newest,
+            "csrf_token": csrf_token(client, path),
+        },
+    )
+    assert sent.status_code == 302
+    bodies = [m.body_text for m in messages.list_messages(actor(jimin), ticket.id)]
+    assert bodies == ["Please help.", "Alex answered first", "내 답변 초안"]
 
 
 def test_healthz_reports_the_database(client):

@@ -180,6 +180,9 @@ class ReplySchema(ma.Schema):
     body_html = fields.Str()
     status = fields.Str(validate=validate.OneOf(["open", "pending", "on-hold", "solved"]))
     version = fields.Int()
+    seen_message_id = fields.Int(
+        metadata={"description": "Refuse (409 replied_meanwhile) if newer public messages exist"}
+    )
 
     @ma.validates_schema
     def _some_body(self, data: dict[str, Any], **_: Any) -> None:

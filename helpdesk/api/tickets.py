@@ -161,6 +161,7 @@ class TicketReplies(MethodView):
             body_html=data.get("body_html"),
             status=data.get("status"),
             expected_version=data.get("version"),
+            seen_message_id=data.get("seen_message_id"),
         )
 
 

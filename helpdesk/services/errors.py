@@ -50,6 +50,16 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class RepliedMeanwhile(Conflict):
+    """Someone wrote to the customer (or the customer wrote) after the author last looked."""
+
+    code = "replied_meanwhile"
+
+    def __init__(self, message: str | LazyString, *, message_ids: list[int]) -> None:
+        super().__init__(message, fields={"seen_message_id": ["newer messages exist"]})
+        self.message_ids = message_ids
+
+
 class Invalid(ServiceError):
     status = 422
     code = "invalid"

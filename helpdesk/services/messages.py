@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from ..events import MessageAdded, TicketUpdated, publish
 from ..models import Direction, Message, Status, Ticket, utcnow
 from . import audit
 from .attachments import UploadedFile
-from .errors import Conflict, Forbidden, Invalid
+from .errors import Conflict, Forbidden, Invalid, RepliedMeanwhile
 from .message_store import add_message
 from .permissions import Actor, Permission, can, require
 from .snapshots import message_snapshot, ticket_snapshot
@@ -52,11 +53,14 @@ def reply_to_ticket(
     attachments: Sequence[UploadedFile] = (),
     status: str | None = None,
     expected_version: int | None = None,
+    seen_message_id: int | None = None,
 ) -> Message:
     """A public reply from staff to the customer, on the ticket's channel.
 
     The first public reply records the first response time. A new ticket becomes open unless
-    ``status`` says otherwise (e.g. reply and set pending).
+    ``status`` says otherwise (e.g. reply and set pending). With ``seen_message_id`` (the newest
+    message the author had on screen), a public message written since by anyone else refuses
+    the reply with ``RepliedMeanwhile``, so that two agents never answer the customer twice.
     """
     require(actor, Permission.TICKET_REPLY)
     if status is not None and status not in _REPLY_STATUSES:
@@ -68,6 +72,8 @@ def reply_to_ticket(
         ticket = lock_ticket(session, ticket_id)
         check_version(ticket, expected_version)
         _writable(ticket)
+        if seen_message_id is not None:
+            _check_nothing_new(session, actor, ticket, seen_message_id)
         message = add_message(
             session,
             ticket,
@@ -104,6 +110,30 @@ def reply_to_ticket(
         if changes:
             publish(session, TicketUpdated(snapshot, changes, actor_user_id=actor.user_id))
     return message
+
+
+def _check_nothing_new(session: Session, actor: Actor, ticket: Ticket, seen: int) -> None:
+    newer = list(
+        session.scalars(
+            select(Message.id)
+            .where(
+                Message.ticket_id == ticket.id,
+                Message.id > seen,
+                Message.is_public.is_(True),
+                or_(Message.author_user_id.is_(None), Message.author_user_id != actor.user_id),
+            )
+            .order_by(Message.id)
+        )
+    )
+    if newer:
+        raise RepliedMeanwhile(
+            _l(
+                "Ticket #%(number)s has new messages since you started writing. Read them, "
+                "then send again.",
+                number=ticket.number,
+            ),
+            message_ids=newer,
+        )
 
 
 def add_note(

@@ -18,7 +18,17 @@ from functools import lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+    tuple_,
+    union_all,
+)
 
 from ..models import Channel, Status, Tag, Ticket, ticket_tags
 from ..models.base import UTCDateTime
@@ -98,6 +108,17 @@ _TERMS: dict[str, ColumnElement[bool]] = {
     ),
     "updated_since": _t.c.updated_at >= bindparam("updated_since", type_=UTCDateTime()),
 }
+
+
+def _statuses(flt: TicketFilter) -> tuple[str, ...]:
+    statuses = tuple(sorted(set(flt.statuses)))
+    unknown = set(statuses) - {s.value for s in Status}
+    if unknown:
+        raise Invalid(
+            _l("Unknown status: %(status)s.", status=", ".join(sorted(unknown))),
+            fields={"status": ["unknown status"]},
+        )
+    return statuses
 
 
 def _filter_values(actor: Actor, flt: TicketFilter) -> dict[str, Any]:
@@ -194,13 +215,7 @@ def list_tickets(
             _l("limit must be between 1 and %(max)s.", max=MAX_LIMIT),
             fields={"limit": ["out of range"]},
         )
-    statuses = tuple(sorted(set(flt.statuses)))
-    unknown = set(statuses) - {s.value for s in Status}
-    if unknown:
-        raise Invalid(
-            _l("Unknown status: %(status)s.", status=", ".join(sorted(unknown))),
-            fields={"status": ["unknown status"]},
-        )
+    statuses = _statuses(flt)
     params = _filter_values(actor, flt)
     terms = tuple(sorted(params))
     if cursor:
@@ -212,3 +227,33 @@ def list_tickets(
     rows = rows[:limit]
     next_cursor = _encode_cursor(sort, rows[-1][-1], rows[-1][0]) if has_more and rows else None
     return TicketPage([row_to_dict(row) for row in rows], next_cursor)
+
+
+COUNT_CAP = 1000
+
+
+@lru_cache(maxsize=256)
+def _count_statement(terms: tuple[str, ...], statuses: tuple[str, ...], cap: int) -> Select[Any]:
+    """Count matching tickets, but stop at ``cap``: an exact count of a big view costs a scan
+    of its index, while a queue only needs to say "1,000+"."""
+    conditions = [_TERMS[name] for name in terms]
+    arms = [
+        select(_t.c.id).where(*conditions, *([_t.c.status == literal(s)] if s else [])).limit(cap)
+        for s in (statuses or ("",))
+    ]
+    if len(arms) == 1:
+        capped = arms[0]
+    else:  # SQLite allows no LIMIT on compound members: each arm is a subquery
+        wrapped = [select(arm.subquery().c.id) for arm in arms]
+        capped = select(union_all(*wrapped).subquery()).limit(cap)
+    return select(func.count()).select_from(capped.subquery())
+
+
+def count_tickets(actor: Actor, flt: TicketFilter, *, cap: int = COUNT_CAP) -> int:
+    """How many tickets ``actor`` may see match ``flt``, up to ``cap``."""
+    if actor.kind != "customer":
+        require(actor, Permission.TICKET_READ)
+    statuses = _statuses(flt)
+    params = _filter_values(actor, flt)
+    stmt = _count_statement(tuple(sorted(params)), statuses, cap)
+    return int(current_session().connection().execute(stmt, params).scalar_one())

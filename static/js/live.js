@@ -1,30 +1,31 @@
-// Live updates for the plain staff pages: the queue shows a refresh banner when tickets change,
-// the ticket page when someone else adds to the conversation. The full live workspace builds on
-// the same Socket.IO rooms.
+// One Socket.IO connection per page, shared by the page's scripts (queue.js, ticket.js).
+// It shows when the page is offline and tells the page to resynchronise after a reconnect,
+// because events sent while it was away are not replayed.
 (function () {
   "use strict";
   if (typeof io !== "function") return;
   const socket = io({ transports: ["websocket", "polling"] });
-  const banner = document.getElementById("live-banner");
-  const queue = document.querySelector("[data-live-queue]");
-  const ticketEl = document.querySelector(".ticket[data-ticket-id]");
+  const state = document.getElementById("live-state");
+  const resyncs = [];
+  let connectedBefore = false;
 
-  // The banner's text comes translated from the template.
-  function showBanner() {
-    if (banner) banner.hidden = false;
-  }
+  socket.on("connect", function () {
+    if (state) state.hidden = true;
+    document.documentElement.dataset.live = "connected";
+    if (connectedBefore) resyncs.forEach(function (fn) { fn(); });
+    connectedBefore = true;
+  });
+  socket.on("disconnect", function () {
+    document.documentElement.dataset.live = "offline";
+    if (state) {
+      state.textContent = state.dataset.offline || "Offline";
+      state.hidden = false;
+    }
+  });
 
-  if (queue) {
-    const refresh = () => showBanner();
-    socket.on("ticket.created", refresh);
-    socket.on("ticket.updated", refresh);
-    socket.on("ticket.merged", refresh);
-  }
-  if (ticketEl) {
-    const room = "ticket:" + ticketEl.dataset.ticketId;
-    const subscribe = () => socket.emit("subscribe", { room: room });
-    socket.on("connect", subscribe);
-    socket.on("message.added", showBanner);
-    socket.on("ticket.updated", showBanner);
-  }
+  window.Dangol = {
+    socket: socket,
+    // fn runs after every reconnect (not after the first connect).
+    onResync: function (fn) { resyncs.push(fn); },
+  };
 })();

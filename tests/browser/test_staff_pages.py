@@ -37,7 +37,9 @@ def test_agent_signs_in_sees_live_queue_and_replies_in_korean(
     page.wait_for_function("window.io && document.querySelector('[data-live-queue]')")
     page.wait_for_timeout(500)  # let the socket connect
 
-    # A ticket arrives from elsewhere (another process, the API, an email): the queue says so live.
+    # A ticket arrives from elsewhere (another process, the API, an email): it appears at the top
+    # of the queue and the view counts move, without a reload.
+    open_count = page.locator('[data-count="open"]').inner_text()
     tickets.create_ticket(
         SYSTEM,
         subject="Cannot log in",
@@ -45,9 +47,10 @@ def test_agent_signs_in_sees_live_queue_and_replies_in_korean(
         customer_identity=("email", "daniel@acme.example"),
         channel="email",
     )
-    page.locator("#live-banner").wait_for(state="visible", timeout=5000)
-    page.click("#live-banner a")
-    page.wait_for_selector("text=Cannot log in")
+    first_row = page.locator("table.queue tbody tr[data-ticket-id]").first
+    first_row.filter(has_text="Cannot log in").wait_for(timeout=5000)
+    assert "이메일" in first_row.inner_text()  # the live row is rendered in Korean too
+    assert page.locator('[data-count="open"]').inner_text() == str(int(open_count) + 1)
     screenshot(page, "queue-ko")
 
     page.click("text=환불 요청드립니다")

@@ -9,7 +9,7 @@ import pytest
 from helpdesk.events import MessageAdded, TicketUpdated
 from helpdesk.services import messages, tickets
 from helpdesk.services.attachments import UploadedFile, blob_path
-from helpdesk.services.errors import Conflict, Forbidden, Invalid
+from helpdesk.services.errors import Conflict, Forbidden, Invalid, RepliedMeanwhile
 from helpdesk.services.permissions import SYSTEM, Actor
 from tests.factories import actor, make_ticket, make_user
 
@@ -157,3 +157,50 @@ def test_customers_download_only_attachments_of_public_messages_on_their_tickets
         get_attachment(actor(make_user("marketing")), internal.attachments[0].id).filename
         == "b.pdf"
     )
+
+
+def test_a_reply_written_while_someone_else_answered_is_refused_then_goes_through(app):
+    jimin, alex = make_user(), make_user()
+    ticket = make_ticket()
+    [request] = messages.list_messages(actor(jimin), ticket.id)
+    # Both agents open the ticket and see the customer's request; Alex answers first.
+    theirs = messages.reply_to_ticket(
+        actor(alex), ticket.id, body_text="Alex here", seen_message_id=request.id
+    )
+    with pytest.raises(RepliedMeanwhile) as refused:
+        messages.reply_to_ticket(
+            actor(jimin), ticket.id, body_text="Jimin here", seen_message_id=request.id
+        )
+    assert refused.value.message_ids == [theirs.id]
+    assert refused.value.status == 409 and refused.value.code == "replied_meanwhile"
+    assert [m.body_text for m in messages.list_messages(SYSTEM, ticket.id)] == [
+        "Please help.",
+        "Alex here",
+    ]
+    # Having seen Alex's reply, Jimin may still send.
+    messages.reply_to_ticket(
+        actor(jimin), ticket.id, body_text="Jimin here", seen_message_id=theirs.id
+    )
+
+
+def test_own_messages_and_internal_notes_do_not_block_a_reply(app):
+    jimin, sales = make_user(), make_user("sales")
+    ticket = make_ticket()
+    [request] = messages.list_messages(actor(jimin), ticket.id)
+    messages.add_note(actor(sales), ticket.id, body_text="VIP")
+    messages.reply_to_ticket(actor(jimin), ticket.id, body_text="first", seen_message_id=request.id)
+    messages.reply_to_ticket(
+        actor(jimin), ticket.id, body_text="second", seen_message_id=request.id
+    )
+
+
+def test_a_customer_message_since_the_draft_began_blocks_the_reply(app):
+    agent = make_user()
+    ticket = make_ticket()
+    [request] = messages.list_messages(actor(agent), ticket.id)
+    follow_up = messages.add_customer_message(SYSTEM, ticket.id, body_text="Never mind, found it")
+    with pytest.raises(RepliedMeanwhile) as refused:
+        messages.reply_to_ticket(
+            actor(agent), ticket.id, body_text="Let me check", seen_message_id=request.id
+        )
+    assert refused.value.message_ids == [follow_up.id]

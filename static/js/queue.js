@@ -1,0 +1,203 @@
+// The live queue: tickets created or changed anywhere appear, move or leave this view, and the
+// view counts follow, without a reload and without moving what the agent is looking at.
+//
+// Which view a ticket belongs to is decided by the same filters the server used to list it
+// (services/queue_views.py sends them in #queue-config); every event carries the ticket's new
+// state and, for updates, the fields' previous values, so counts move by +1/-1 exactly.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("queue-config").textContent);
+  const tbody = document.querySelector("[data-live-queue] tbody");
+  function emptyRow() { return tbody.querySelector("tr.empty-row"); }
+  const current = config.filters[config.view];
+  const descending = config.sort.charAt(0) === "-";
+  const byCreated = config.sort.indexOf("created_at") >= 0;
+  const counts = {};
+  const timeFormat = new Intl.DateTimeFormat(config.locale, {
+    dateStyle: "short", timeStyle: "short", timeZone: config.timezone || "UTC",
+  });
+
+  const sortSelect = document.querySelector("form.sort select");
+  if (sortSelect) sortSelect.addEventListener("change", function () { sortSelect.form.submit(); });
+
+  document.querySelectorAll("[data-count]").forEach(function (el) {
+    counts[el.dataset.count] = parseInt(el.textContent.replace(/[^0-9]/g, ""), 10) || 0;
+  });
+
+  function matches(flt, t) {
+    if (!t) return false;
+    if (flt.statuses.length && flt.statuses.indexOf(t.status) < 0) return false;
+    if (flt.assignee_id !== null && t.assignee_id !== flt.assignee_id) return false;
+    if (flt.unassigned && t.assignee_id !== null) return false;
+    if (flt.group_id !== null && t.group_id !== flt.group_id) return false;
+    if (flt.customer_id !== null && t.customer_id !== flt.customer_id) return false;
+    if (flt.organization_id !== null && t.organization_id !== flt.organization_id) return false;
+    if (flt.channel !== null && t.channel !== flt.channel) return false;
+    if (flt.tag !== null && (t.tags || []).indexOf(flt.tag) < 0) return false;
+    return true;
+  }
+
+  // ---- counts -------------------------------------------------------------------------------
+  function showCount(key) {
+    const el = document.querySelector('[data-count="' + key + '"]');
+    if (!el) return;
+    const n = counts[key];
+    el.textContent = n >= config.cap ? config.cap.toLocaleString(config.locale) + "+"
+      : n.toLocaleString(config.locale);
+  }
+
+  function adjustCounts(before, after) {
+    Object.keys(config.filters).forEach(function (key) {
+      if (counts[key] >= config.cap) return; // "1,000+": exact again at the next resync
+      const was = matches(config.filters[key], before);
+      const is = matches(config.filters[key], after);
+      if (was === is) return;
+      counts[key] = Math.max(0, counts[key] + (is ? 1 : -1));
+      showCount(key);
+    });
+  }
+
+  function resyncCounts() {
+    fetch(config.counts_url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (fresh) {
+        if (!fresh) return;
+        Object.keys(fresh).forEach(function (key) { counts[key] = fresh[key]; showCount(key); });
+      })
+      .catch(function () { /* offline: the next reconnect resyncs */ });
+  }
+
+  // ---- rows ---------------------------------------------------------------------------------
+  function rowFor(id) { return tbody.querySelector('tr[data-ticket-id="' + id + '"]'); }
+  function liveRows() { return Array.prototype.slice.call(tbody.querySelectorAll("tr[data-ticket-id]")); }
+
+  function keyOf(t) { return [Date.parse(byCreated ? t.created_at : t.updated_at), t.id]; }
+  function rowKey(row) {
+    return [Date.parse(byCreated ? row.dataset.created : row.dataset.updated), +row.dataset.ticketId];
+  }
+  function before(a, b) { // does key a come before key b in this view's order?
+    const c = a[0] - b[0] || a[1] - b[1];
+    return descending ? c > 0 : c < 0;
+  }
+
+  function cell(text, className) {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    if (text !== undefined) td.textContent = text;
+    return td;
+  }
+  function badge(kind, value) {
+    const span = document.createElement("span");
+    span.className = kind + " " + value;
+    span.textContent = config.labels[value] || value;
+    return span;
+  }
+
+  function fillRow(row, t) {
+    const previousCustomer = row.querySelector("td.customer");
+    row.dataset.ticketId = t.id;
+    row.dataset.updated = t.updated_at;
+    row.dataset.created = t.created_at;
+    row.dataset.version = t.version;
+    row.replaceChildren();
+    row.appendChild(cell(String(t.number), "num"));
+    const subject = cell(undefined, "subject");
+    const link = document.createElement("a");
+    link.href = config.ticket_url + t.number;
+    link.textContent = t.subject;
+    subject.appendChild(link);
+    row.appendChild(subject);
+    const name = t.customer_name || (previousCustomer ? previousCustomer.textContent : "");
+    row.appendChild(cell(name, "customer"));
+    const channel = cell();
+    channel.appendChild(badge("channel", t.channel));
+    row.appendChild(channel);
+    const status = cell();
+    status.appendChild(badge("status", t.status));
+    row.appendChild(status);
+    const priority = cell();
+    priority.appendChild(badge("priority", t.priority));
+    row.appendChild(priority);
+    row.appendChild(cell(t.assignee_id !== null ? config.agents[t.assignee_id] || "?" : "—", "assignee"));
+    const when = cell();
+    const time = document.createElement("time");
+    time.dateTime = t.updated_at;
+    time.textContent = timeFormat.format(new Date(t.updated_at));
+    when.appendChild(time);
+    row.appendChild(when);
+  }
+
+  // Keep the first row on screen where it is while rows above it come and go.
+  function keepingScroll(mutate, movingRow) {
+    const anchor = liveRows().find(function (r) {
+      return r !== movingRow && r.getBoundingClientRect().bottom > 0;
+    });
+    const top = anchor ? anchor.getBoundingClientRect().top : 0;
+    mutate();
+    if (anchor && anchor.isConnected) window.scrollBy(0, anchor.getBoundingClientRect().top - top);
+  }
+
+  function place(t) {
+    const existing = rowFor(t.id);
+    if (existing && +existing.dataset.version > t.version) return; // an older event, late
+    const key = keyOf(t);
+    const rows = liveRows().filter(function (r) { return r !== existing; });
+    let belongs = matches(current, t);
+    // Only place it among the rows this page shows: not before the first row of a later page,
+    // not after the last row when more pages follow.
+    if (belongs && config.paged && rows.length && before(key, rowKey(rows[0]))) belongs = false;
+    const next = rows.find(function (r) { return before(key, rowKey(r)); }) || null;
+    if (belongs && !next && !config.complete) belongs = false;
+    keepingScroll(function () {
+      if (!belongs) {
+        if (existing) existing.remove();
+        return;
+      }
+      const row = existing || document.createElement("tr");
+      fillRow(row, t);
+      tbody.insertBefore(row, next || emptyRow());
+      row.classList.remove("fresh");
+      void row.offsetWidth; // restart the highlight
+      row.classList.add("fresh");
+    }, existing);
+    emptyRow().hidden = liveRows().length > 0;
+  }
+
+  function previousState(t, changes) {
+    const old = Object.assign({}, t);
+    Object.keys(changes || {}).forEach(function (field) { old[field] = changes[field][0]; });
+    return old;
+  }
+
+  // A whole-page refresh of the rows after a reconnect: what happened meanwhile is not replayed.
+  function resyncRows() {
+    fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        const fresh = new DOMParser().parseFromString(html, "text/html")
+          .querySelector("[data-live-queue] tbody");
+        if (!fresh) return;
+        keepingScroll(function () { tbody.replaceChildren.apply(tbody, Array.from(fresh.children)); });
+      })
+      .catch(function () {});
+  }
+
+  if (!window.Dangol) return;
+  const socket = window.Dangol.socket;
+  socket.on("ticket.created", function (payload) {
+    adjustCounts(null, payload.ticket);
+    place(payload.ticket);
+  });
+  socket.on("ticket.updated", function (payload) {
+    adjustCounts(previousState(payload.ticket, payload.changes), payload.ticket);
+    place(payload.ticket);
+  });
+  socket.on("ticket.merged", function (payload) {
+    place(payload.source);
+    place(payload.target);
+    resyncCounts();
+  });
+  window.Dangol.onResync(function () { resyncCounts(); resyncRows(); });
+  setInterval(resyncCounts, 120000);
+})();

@@ -1,0 +1,186 @@
+// The ticket page, live: new messages appear in the conversation, the side panel follows
+// changes, and everyone on the page sees who else is viewing or typing (collision detection).
+// A reply written while someone else answered is refused by the server (seen_message_id) and
+// flagged here as soon as their message arrives.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("ticket-config").textContent);
+  const room = "ticket:" + config.ticket_id;
+  const presenceEl = document.getElementById("presence");
+  const collisionEl = document.getElementById("collision");
+  const composer = document.querySelector("form.composer");
+  const body = composer ? composer.querySelector("textarea[name=body]") : null;
+  const seenInput = composer ? composer.querySelector("input[name=seen_message_id]") : null;
+  const end = document.getElementById("conversation-end");
+  const timeFormat = new Intl.DateTimeFormat(config.locale, {
+    dateStyle: "medium", timeStyle: "short", timeZone: config.timezone || "UTC",
+  });
+  const PEER_TIMEOUT_MS = 60000;
+  const HEARTBEAT_MS = 20000;
+  const TYPING_IDLE_MS = 6000;
+
+  // ---- composer: Ctrl/Cmd+Enter sends, but never in the middle of a Hangul composition --------
+  if (body) {
+    body.addEventListener("keydown", function (event) {
+      if (event.isComposing || event.keyCode === 229) return; // the IME owns this key
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        const reply = composer.querySelector("button[value=reply]") ||
+          composer.querySelector("button[value=note]");
+        if (reply && body.value.trim()) reply.click();
+      }
+    });
+  }
+
+  if (!window.Dangol) return;
+  const socket = window.Dangol.socket;
+
+  // ---- presence -----------------------------------------------------------------------------
+  const peers = {}; // conn -> {name, state, at}
+  let myState = "viewing";
+
+  function announce(state, reply) {
+    myState = state;
+    socket.emit("presence", { ticket_id: config.ticket_id, state: state, reply: !!reply });
+  }
+
+  function renderPresence() {
+    const now = Date.now();
+    const byState = { viewing: [], typing: [] };
+    const seen = {};
+    Object.keys(peers).forEach(function (conn) {
+      const peer = peers[conn];
+      if (now - peer.at > PEER_TIMEOUT_MS) { delete peers[conn]; return; }
+      const key = peer.name + "|" + peer.state;
+      if (seen[key] || !byState[peer.state]) return; // one line per person, not per tab
+      seen[key] = true;
+      byState[peer.state].push(peer.name);
+    });
+    const typingNames = byState.typing;
+    const viewingNames = byState.viewing.filter(function (n) { return typingNames.indexOf(n) < 0; });
+    const parts = [];
+    if (typingNames.length) parts.push(config.text.typing.replace("{names}", typingNames.join(", ")));
+    if (viewingNames.length) parts.push(config.text.viewing.replace("{names}", viewingNames.join(", ")));
+    presenceEl.textContent = parts.join(" · ");
+    presenceEl.hidden = parts.length === 0;
+    presenceEl.classList.toggle("typing", typingNames.length > 0);
+  }
+
+  socket.on("presence", function (p) {
+    if (p.ticket_id !== config.ticket_id) return;
+    if (p.state === "left") delete peers[p.conn];
+    else {
+      const isNew = !peers[p.conn];
+      peers[p.conn] = { name: p.name, state: p.state, at: Date.now() };
+      if (isNew && !p.reply) announce(myState, true); // introduce ourselves to the newcomer
+    }
+    renderPresence();
+  });
+
+  function join() {
+    socket.emit("subscribe", { room: room }, function (answer) {
+      if (answer && answer.ok) announce(myState);
+    });
+  }
+  socket.on("connect", join);
+  if (socket.connected) join();
+  setInterval(function () { if (socket.connected) announce(myState); renderPresence(); }, HEARTBEAT_MS);
+
+  let typingTimer = null;
+  if (body) {
+    body.addEventListener("input", function () {
+      if (myState !== "typing" && body.value.trim()) announce("typing");
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { if (myState === "typing") announce("viewing"); }, TYPING_IDLE_MS);
+    });
+    composer.addEventListener("submit", function () { clearTimeout(typingTimer); });
+  }
+
+  // ---- the conversation and the side panel --------------------------------------------------
+  function authorName(m) {
+    if (m.author_user_id !== null) return config.agents[m.author_user_id] || "?";
+    return config.customer_name;
+  }
+
+  function appendMessage(m) {
+    if (document.querySelector('[data-message-id="' + m.id + '"]')) return;
+    const article = document.createElement("article");
+    article.className = "message fresh " + m.direction + " " + (m.is_public ? "public" : "internal");
+    article.dataset.messageId = m.id;
+    const header = document.createElement("header");
+    const who = document.createElement("strong");
+    who.textContent = authorName(m);
+    header.appendChild(who);
+    if (!m.is_public) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = config.text.note;
+      header.appendChild(badge);
+    }
+    const kind = document.createElement("span");
+    kind.className = "kind";
+    kind.textContent = config.labels[m.kind] || m.kind;
+    header.appendChild(kind);
+    const time = document.createElement("time");
+    time.dateTime = m.created_at;
+    time.textContent = timeFormat.format(new Date(m.created_at));
+    header.appendChild(time);
+    const content = document.createElement("div");
+    content.className = "body";
+    content.innerHTML = m.body_html; // sanitized by the server (services/html.py), as in the template
+    article.appendChild(header);
+    article.appendChild(content);
+    end.parentNode.insertBefore(article, end);
+  }
+
+  socket.on("message.added", function (payload) {
+    const m = payload.message;
+    if (m.ticket_id !== config.ticket_id) return;
+    appendMessage(m);
+    const mine = payload.actor_user_id === config.me;
+    const writing = body && body.value.trim();
+    if (!mine && writing && m.is_public) {
+      // Keep seen_message_id where it was: sending now is refused until the draft is re-sent.
+      collisionEl.textContent = config.text.replied.replace("{name}", authorName(m));
+      collisionEl.hidden = false;
+    } else if (seenInput && !writing) {
+      seenInput.value = Math.max(+seenInput.value || 0, m.id);
+    }
+  });
+
+  socket.on("ticket.updated", function (payload) {
+    const t = payload.ticket;
+    if (t.id !== config.ticket_id) return;
+    const status = document.querySelector('[data-field="status"]');
+    if (status) {
+      status.className = "status " + t.status;
+      status.textContent = config.labels[t.status] || t.status;
+    }
+    const priority = document.querySelector('[data-field="priority"]');
+    if (priority) priority.textContent = config.labels[t.priority] || t.priority;
+    const assignee = document.querySelector('[data-field="assignee_id"]');
+    if (assignee) assignee.textContent = t.assignee_id !== null ? config.agents[t.assignee_id] || "?" : "—";
+    const subject = document.querySelector('[data-field="subject"]');
+    if (subject) subject.textContent = t.subject;
+  });
+
+  // After a reconnect, reload the conversation from the server: events missed are not replayed.
+  window.Dangol.onResync(function () {
+    fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        const doc = new DOMParser().parseFromString(html, "text/html");
+        doc.querySelectorAll("article.message[data-message-id]").forEach(function (a) {
+          if (!document.querySelector('[data-message-id="' + a.dataset.messageId + '"]')) {
+            end.parentNode.insertBefore(document.importNode(a, true), end);
+          }
+        });
+      })
+      .catch(function () {});
+  });
+
+  window.addEventListener("pagehide", function () {
+    socket.emit("unsubscribe", { room: room });
+  });
+})();
