@@ -94,8 +94,13 @@ def rooms_for(event: DomainEvent) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def _fan_out(event: DomainEvent) -> None:
+    # One emit per payload to all its rooms at once: a page in two of them (the queue and the
+    # ticket it shows) gets the event once, not once per room.
+    batches: dict[tuple[str, int], tuple[dict[str, Any], list[str]]] = {}
     for name, room, payload in rooms_for(event):
-        socketio.emit(name, payload, to=room)
+        batches.setdefault((name, id(payload)), (payload, []))[1].append(room)
+    for (name, _), (payload, targets) in batches.items():
+        socketio.emit(name, payload, to=targets)
 
 
 def _actor() -> Actor | None:

@@ -6,6 +6,7 @@ Views only parse the request and call services; rules and permissions live in th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -30,11 +31,12 @@ from wtforms.validators import AnyOf, DataRequired, Optional
 
 from .extensions import db
 from .labels import LABELS, label
-from .models import Customer, Status, Ticket, User
+from .models import PRIORITY_NAMES, Customer, Status, Ticket, User
 from .services import attachments, messages, queue_views, tickets, users
-from .services.errors import RepliedMeanwhile
+from .services.errors import Conflict, RepliedMeanwhile
 from .services.permissions import Actor, Permission, can
-from .services.ticket_queries import SORTS, list_tickets
+from .services.ticket_queries import SORTS, TicketFilter, list_tickets
+from .services.ticket_timeline import ticket_timeline
 
 STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
 bp = Blueprint("web", __name__)
@@ -49,8 +51,12 @@ class MessageForm(FlaskForm):
     seen_message_id = IntegerField(validators=[Optional()])
 
 
-class StatusForm(FlaskForm):
-    status = StringField(validators=[AnyOf(SETTABLE_STATUSES)])
+class FieldsForm(FlaskForm):
+    status = StringField(validators=[Optional(), AnyOf(SETTABLE_STATUSES)])
+    priority = StringField(validators=[Optional(), AnyOf(list(PRIORITY_NAMES.values()))])
+    tags = StringField()
+    # The version the agent saw: a colleague's change in between is reported, not overwritten.
+    version = IntegerField(validators=[Optional()])
 
 
 def me() -> Actor:
@@ -117,21 +123,44 @@ def ticket_page(number: int):  # type: ignore[no-untyped-def]
 
 
 def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int = 200):  # type: ignore[no-untyped-def]
-    conversation = messages.list_messages(me(), ticket.id)
+    actor = me()
+    timeline = ticket_timeline(actor, ticket.id)
+    conversation = [item.message for item in timeline if item.message is not None]
     session = db.session()
-    author_ids = {m.author_user_id for m in conversation if m.author_user_id}
-    authors = {u.id: u for u in session.scalars(select(User).where(User.id.in_(author_ids)))}
     customer = session.get(Customer, ticket.customer_id)
+    agents = {u.id: u for u in users.list_users(actor)}
+    # Authors who have left the team still have names on old messages.
+    missing = {m.author_user_id for m in conversation} | {
+        item.event.actor_user_id for item in timeline if item.event is not None
+    }
+    missing -= {None, *agents}
+    agents.update({u.id: u for u in session.scalars(select(User).where(User.id.in_(missing)))})
+    groups = users.list_groups(actor)
+    history = list_tickets(actor, TicketFilter(customer_id=ticket.customer_id), limit=11)
+    other_tickets = [t for t in history.tickets if t["id"] != ticket.id][:10]
     seen = conversation[-1].id if conversation else 0
     config = {
         "ticket_id": ticket.id,
+        "number": ticket.number,
         "me": current_user.id,
         "customer_name": customer.name if customer else "",
-        "agents": {u.id: u.name for u in users.list_users(me())},
+        "agents": {u.id: u.name for u in agents.values()},
         "labels": {value: label(value) for value in LABELS},
         "locale": str(get_locale()),
         "timezone": current_user.timezone,
+        "queue_url": url_for("web.ticket_list"),
+        "ticket_url": url_for("web.ticket_page", number=0).removesuffix("0"),
+        "groups": {g.id: g.name for g in groups},
+        "fields": {
+            "status": _("Status"),
+            "priority": _("Priority"),
+            "group_id": _("Group"),
+            "assignee_id": _("Assignee"),
+            "tags": _("Tags"),
+            "subject": _("Subject"),
+        },
         "text": {
+            "system": _("System"),
             "viewing": _("%(names)s also viewing", names="{names}"),
             "typing": _("%(names)s typing a reply…", names="{names}"),
             "replied": _(
@@ -145,14 +174,19 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
         render_template(
             "ticket.html",
             ticket=ticket,
-            conversation=conversation,
-            authors=authors,
+            timeline=timeline,
+            agents=agents,
+            groups=groups,
             customer=customer,
+            organization=customer.organization if customer else None,
+            other_tickets=other_tickets,
+            more_tickets=history.next_cursor is not None,
             message_form=message_form,
             statuses=SETTABLE_STATUSES,
-            status_form=StatusForm(status=ticket.status if ticket.status != Status.NEW else "open"),
-            can_reply=can(me(), Permission.TICKET_REPLY),
-            can_update=can(me(), Permission.TICKET_UPDATE),
+            priorities=list(PRIORITY_NAMES.values()),
+            priority_name=PRIORITY_NAMES[ticket.priority],
+            can_reply=can(actor, Permission.TICKET_REPLY),
+            can_update=can(actor, Permission.TICKET_UPDATE),
             config=config,
         ),
         status_code,
@@ -183,16 +217,33 @@ def post_message(number: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("web.ticket_page", number=number))
 
 
-@bp.post("/tickets/<int:number>/status")
+@bp.post("/tickets/<int:number>/fields")
 @login_required
-def post_status(number: int):  # type: ignore[no-untyped-def]
+def post_fields(number: int):  # type: ignore[no-untyped-def]
+    """Change the side panel's fields; only the fields the form sent are touched."""
     ticket = tickets.get_ticket_by_number(me(), number)
-    form = StatusForm()
-    if form.validate_on_submit():
-        tickets.set_status(me(), ticket.id, form.status.data or "")
-        flash(_("Status changed."), "success")
+    form = FieldsForm()
+    if not form.validate_on_submit():
+        flash(_("Check the highlighted fields."), "error")
+        return redirect(url_for("web.ticket_page", number=number))
+    sent = set(request.form)
+    changes: dict[str, Any] = {}
+    if "status" in sent:
+        changes["status"] = form.status.data
+    if "priority" in sent:
+        changes["priority"] = form.priority.data
+    for name in ("group_id", "assignee_id"):
+        if name in sent:
+            value = request.form[name]
+            changes[name] = int(value) if value.isdigit() else None
+    if "tags" in sent:
+        changes["tags"] = [t for t in (form.tags.data or "").split(",") if t.strip()]
+    try:
+        tickets.update_ticket(me(), ticket.id, changes, expected_version=form.version.data)
+    except Conflict as exc:
+        flash(exc.message, "error")
     else:
-        flash(_("Choose a valid status."), "error")
+        flash(_("Ticket updated."), "success")
     return redirect(url_for("web.ticket_page", number=number))
 
 

@@ -127,3 +127,18 @@ def test_with_redis_events_are_published_for_every_process(
     assert any(b"ticket.created" in p and b"via redis" in p for p in payloads), ticket.id
     # back to an in-process manager for the tests that follow
     create_app(make_settings(tmp_path, database_url))
+
+
+def test_a_page_in_several_rooms_gets_each_event_once(app, client):
+    agent = make_user()
+    ticket = make_ticket()
+    login(client, agent.email)
+    sock = socket_for(app, client)  # in the queue room
+    sock.emit("subscribe", {"room": f"ticket:{ticket.id}"}, callback=True)
+    sock.emit("subscribe", {"room": f"customer:{ticket.customer_id}"}, callback=True)
+    sock.get_received()
+
+    tickets.set_priority(actor(agent), ticket.id, "high")
+
+    [update] = received(sock, "ticket.updated")
+    assert update["changes"] == {"priority": ["normal", "high"]}

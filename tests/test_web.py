@@ -10,7 +10,7 @@ import time_machine
 
 from helpdesk.services import messages, tickets
 from tests.conftest import csrf_token, login
-from tests.factories import actor, make_group, make_ticket, make_user
+from tests.factories import actor, make_customer, make_group, make_ticket, make_user
 
 
 def test_pages_require_sign_in(client):
@@ -110,8 +110,71 @@ def test_agent_replies_and_changes_status_from_the_page(app, client):
     assert response.status_code == 302
     page = client.get(path).get_data(as_text=True)
     assert "처리해 드렸습니다." in page and "Reply sent." in page
-    client.post(f"{path}/status", data={"status": "solved", "csrf_token": csrf_token(client, path)})
+    client.post(f"{path}/fields", data={"status": "solved", "csrf_token": csrf_token(client, path)})
     assert tickets.get_ticket(actor(agent), ticket.id).status == "solved"
+    page = client.get(path).get_data(as_text=True)
+    # the timeline shows the changes between the messages
+    events = [" ".join(e.split()) for e in re.findall(r'class="change">(.*?)</span>', page, re.S)]
+    assert events == ["Status: New → Open", "Status: Open → Solved"]  # the reply opened it
+
+
+def test_side_panel_edits_fields_and_refuses_a_stale_version(app, client):
+    billing = make_group("Billing")
+    agent = make_user(name="Jimin")
+    ticket = make_ticket(tags=["vip"])
+    login(client, agent.email)
+    path = f"/tickets/{ticket.number}"
+    fields = {
+        "status": "pending",
+        "priority": "high",
+        "group_id": str(billing.id),
+        "assignee_id": "",
+        "tags": "vip, 환불",
+        "version": str(ticket.version),
+    }
+    done = client.post(f"{path}/fields", data={**fields, "csrf_token": csrf_token(client, path)})
+    assert done.status_code == 302
+    saved = tickets.get_ticket(actor(agent), ticket.id)
+    assert (saved.status, saved.priority, saved.group_id, saved.assignee_id) == (
+        "pending",
+        3,
+        billing.id,
+        None,
+    )
+    assert sorted(t.name for t in saved.tags) == ["vip", "환불"]
+
+    # "Assign to me" sends only the assignee; a colleague's edit meanwhile is reported.
+    stale = client.post(
+        f"{path}/fields",
+        data={"assignee_id": str(agent.id), "version": "1", "csrf_token": csrf_token(client, path)},
+        follow_redirects=True,
+    )
+    assert "changed" in stale.get_data(as_text=True).lower()
+    assert tickets.get_ticket(actor(agent), ticket.id).assignee_id is None
+    client.post(
+        f"{path}/fields",
+        data={
+            "assignee_id": str(agent.id),
+            "version": str(saved.version),
+            "csrf_token": csrf_token(client, path),
+        },
+    )
+    assert tickets.get_ticket(actor(agent), ticket.id).assignee_id == agent.id
+    page = client.get(path).get_data(as_text=True)
+    changes = [" ".join(e.split()) for e in re.findall(r'class="change">(.*?)</span>', page, re.S)]
+    assert "Assignee: — → Jimin" in changes and "Group: — → Billing" in changes
+
+
+def test_ticket_page_shows_the_customers_other_tickets(app, client):
+    customer = make_customer(name="이수진")
+    older = make_ticket(customer, subject="지난달 문의")
+    current = make_ticket(customer, subject="이번 문의")
+    make_ticket(subject="someone else")
+    login(client, make_user().email)
+    page = client.get(f"/tickets/{current.number}").get_data(as_text=True)
+    panel = page[page.index('class="customer-panel"') :]
+    assert f"#{older.number} 지난달 문의" in panel
+    assert "이번 문의" not in panel and "someone else" not in panel
 
 
 def test_sales_can_note_but_not_reply(app, client):

@@ -183,6 +183,38 @@
       .catch(function () {});
   }
 
+  // ---- keyboard: j/k move the selection, Enter or o opens; the order is kept for the ticket
+  // page's j/k (next/previous ticket without going back to the queue).
+  let selected = -1;
+  function select(index) {
+    const rows = liveRows();
+    if (!rows.length) return;
+    selected = Math.max(0, Math.min(rows.length - 1, index));
+    rows.forEach(function (r, i) { r.classList.toggle("selected", i === selected); });
+    rows[selected].scrollIntoView({ block: "nearest" });
+  }
+  function rememberOrder() {
+    const numbers = liveRows().map(function (r) { return +r.querySelector("td.num").textContent; });
+    try {
+      sessionStorage.setItem("dangol.queue", JSON.stringify(numbers));
+      sessionStorage.setItem("dangol.queueUrl", window.location.pathname + window.location.search);
+    } catch (e) { /* private mode: j/k on the ticket page just do nothing */ }
+  }
+  rememberOrder();
+  document.addEventListener("keydown", function (event) {
+    const target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    if (target.closest && target.closest("input, textarea, select")) return;
+    if (event.key === "j") select(selected + 1);
+    else if (event.key === "k") select(selected - 1);
+    else if ((event.key === "Enter" || event.key === "o") && selected >= 0) {
+      const link = liveRows()[selected].querySelector("td.subject a");
+      if (link) link.click();
+    } else return;
+    event.preventDefault();
+  });
+  tbody.addEventListener("click", rememberOrder);
+
   if (!window.Dangol) return;
   const socket = window.Dangol.socket;
   socket.on("ticket.created", function (payload) {

@@ -25,11 +25,62 @@
       if (event.isComposing || event.keyCode === 229) return; // the IME owns this key
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
-        const reply = composer.querySelector("button[value=reply]") ||
+        const reply = composer.querySelector("button[value=" + (composer.dataset.intent || "reply") + "]") ||
           composer.querySelector("button[value=note]");
         if (reply && body.value.trim()) reply.click();
       }
     });
+  }
+
+  // ---- keyboard shortcuts (never while typing in a field) ---------------------------------
+  const help = document.getElementById("shortcuts");
+  function neighbour(step) {
+    let order = [];
+    try { order = JSON.parse(sessionStorage.getItem("dangol.queue") || "[]"); } catch (e) { order = []; }
+    const at = order.indexOf(config.number);
+    return at >= 0 ? order[at + step] : undefined;
+  }
+  document.addEventListener("keydown", function (event) {
+    const target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    const kindButton = function (kind) { return composer && composer.querySelector("button[value=" + kind + "]"); };
+    let handled = true;
+    switch (event.key) {
+      case "r":
+      case "n":
+        if (body) {
+          body.focus();
+          composer.dataset.intent = event.key === "r" ? "reply" : "note";
+          const button = kindButton(composer.dataset.intent);
+          if (button) button.classList.add("intended");
+        }
+        break;
+      case "a": {
+        const assign = document.querySelector('[data-action="assign-me"]');
+        if (assign) assign.click();
+        break;
+      }
+      case "j":
+      case "k": {
+        const number = neighbour(event.key === "j" ? 1 : -1);
+        if (number !== undefined) window.location.href = config.ticket_url + number;
+        break;
+      }
+      case "u":
+        window.location.href = sessionStorage.getItem("dangol.queueUrl") || config.queue_url;
+        break;
+      case "?":
+        if (help && help.showModal) help.showModal();
+        break;
+      default:
+        handled = false;
+    }
+    if (handled) event.preventDefault();
+  });
+  const helpLink = document.querySelector(".shortcut-help");
+  if (helpLink && help) {
+    helpLink.addEventListener("click", function (event) { event.preventDefault(); help.showModal(); });
   }
 
   if (!window.Dangol) return;
@@ -79,10 +130,13 @@
 
   function join() {
     socket.emit("subscribe", { room: room }, function (answer) {
-      if (answer && answer.ok) announce(myState);
+      if (!answer || !answer.ok) return;
+      document.documentElement.dataset.ticketRoom = "joined"; // tests wait for this
+      announce(myState);
     });
   }
   socket.on("connect", join);
+  socket.on("disconnect", function () { delete document.documentElement.dataset.ticketRoom; });
   if (socket.connected) join();
   setInterval(function () { if (socket.connected) announce(myState); renderPresence(); }, HEARTBEAT_MS);
 
@@ -148,9 +202,56 @@
     }
   });
 
+  // Fields follow a colleague's change unless this agent is editing them; the form's version
+  // moves on too, so saving an untouched field never reports a conflict with itself.
+  const fieldsForm = document.getElementById("fields");
+  const dirty = {};
+  if (fieldsForm) {
+    fieldsForm.addEventListener("change", function (event) { dirty[event.target.name] = true; });
+    fieldsForm.addEventListener("input", function (event) { dirty[event.target.name] = true; });
+  }
+  function setControl(selector, name, value) {
+    const el = document.querySelector(selector);
+    if (el && !dirty[name]) el.value = value === null || value === undefined ? "" : String(value);
+  }
+
+  function fieldValue(name, value) {
+    if (value === null || value === undefined || (Array.isArray(value) && !value.length)) return "—";
+    if (name === "assignee_id") return config.agents[value] || "?";
+    if (name === "group_id") return config.groups[value] || "?";
+    if (name === "tags") return value.join(", ");
+    if (name === "subject") return value;
+    return config.labels[value] || value;
+  }
+
+  function appendSystemEvent(payload) {
+    const names = Object.keys(payload.changes || {}).filter(function (n) { return config.fields[n]; });
+    if (!names.length) return;
+    const line = document.createElement("p");
+    line.className = "system-event fresh";
+    const who = document.createElement("strong");
+    who.textContent = payload.actor_user_id !== null
+      ? config.agents[payload.actor_user_id] || "?" : config.text.system;
+    line.appendChild(who);
+    names.forEach(function (name) {
+      const change = document.createElement("span");
+      change.className = "change";
+      const pair = payload.changes[name];
+      change.textContent = config.fields[name] + ": " + fieldValue(name, pair[0]) + " → " +
+        fieldValue(name, pair[1]);
+      line.appendChild(change);
+    });
+    const time = document.createElement("time");
+    time.dateTime = payload.ticket.updated_at;
+    time.textContent = timeFormat.format(new Date(payload.ticket.updated_at));
+    line.appendChild(time);
+    end.parentNode.insertBefore(line, end);
+  }
+
   socket.on("ticket.updated", function (payload) {
     const t = payload.ticket;
     if (t.id !== config.ticket_id) return;
+    appendSystemEvent(payload);
     const status = document.querySelector('[data-field="status"]');
     if (status) {
       status.className = "status " + t.status;
@@ -162,6 +263,14 @@
     if (assignee) assignee.textContent = t.assignee_id !== null ? config.agents[t.assignee_id] || "?" : "—";
     const subject = document.querySelector('[data-field="subject"]');
     if (subject) subject.textContent = t.subject;
+    if (t.status !== "new") setControl('[data-field="status-select"]', "status", t.status);
+    setControl('[data-field="priority-select"]', "priority", t.priority);
+    setControl('[data-field="group-select"]', "group_id", t.group_id);
+    setControl('[data-field="assignee-select"]', "assignee_id", t.assignee_id);
+    if (t.tags) setControl('[data-field="tags-input"]', "tags", t.tags.join(", "));
+    document.querySelectorAll('input[name="version"]').forEach(function (input) {
+      input.value = t.version;
+    });
   });
 
   // After a reconnect, reload the conversation from the server: events missed are not replayed.

@@ -50,6 +50,8 @@ def live_server(app, database_url, tmp_path) -> Iterator[LiveServer]:
         "HELPDESK_INSTANCE_PATH": str(tmp_path / "instance"),
         "HELPDESK_SECRET_KEY": "browser-test",
         "HELPDESK_REDIS_URL": REDIS_URL,
+        # The limiter counts in Redis across tests and runs; its own test is test_login_rate_limit.
+        "HELPDESK_LOGIN_RATE_LIMIT": "1000 per minute",
     }
     server = start_server(env)
     yield server

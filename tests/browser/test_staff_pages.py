@@ -34,8 +34,7 @@ def test_agent_signs_in_sees_live_queue_and_replies_in_korean(
     sign_in(page, live_server, agent.email)
     assert page.locator("table.queue").inner_text().count("환불 요청드립니다") == 1
     assert page.locator("th", has_text="제목").count() == 1  # Korean screen for a Korean agent
-    page.wait_for_function("window.io && document.querySelector('[data-live-queue]')")
-    page.wait_for_timeout(500)  # let the socket connect
+    page.locator("html[data-live=connected]").wait_for(state="attached")
 
     # A ticket arrives from elsewhere (another process, the API, an email): it appears at the top
     # of the queue and the view counts move, without a reload.

@@ -1,0 +1,49 @@
+"""The workspace from the keyboard, and a side panel that follows a colleague's changes live."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from helpdesk.extensions import db
+from helpdesk.services import tickets
+from helpdesk.services.permissions import SYSTEM
+from tests.browser.test_staff_pages import sign_in
+from tests.factories import make_ticket, make_user
+
+
+def test_an_agent_works_the_queue_from_the_keyboard(app, browser, live_server, screenshot):
+    agent = make_user(name="Alex Kim")
+    oldest, middle, _newest = (make_ticket(subject=f"Question {n}") for n in ("A", "B", "C"))
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    sign_in(page, live_server, agent.email)
+    page.locator("html[data-live=connected]").wait_for(state="attached")
+
+    page.keyboard.press("j")
+    page.keyboard.press("j")  # newest first: the second row is the middle ticket
+    assert "Question B" in page.locator("tr.selected").inner_text()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/tickets/{middle.number}")
+
+    page.keyboard.press("a")  # assign to me
+    page.wait_for_selector("text=Ticket updated.")
+    db.session.remove()
+    assert tickets.get_ticket(SYSTEM, middle.id).assignee_id == agent.id
+
+    # Someone else raises the priority: the select follows without a reload.
+    page.locator("html[data-ticket-room=joined]").wait_for(state="attached")
+    tickets.set_priority(SYSTEM, middle.id, "urgent")
+    expect(page.locator('[data-field="priority-select"]')).to_have_value("urgent", timeout=5000)
+    page.locator(".system-event", has_text="Priority: Normal → Urgent").wait_for(timeout=5000)
+    screenshot(page, "ticket-side-panel-en")
+
+    page.keyboard.press("j")  # the next ticket in the queue's order
+    page.wait_for_url(f"**/tickets/{oldest.number}")
+    page.keyboard.press("?")
+    assert page.locator("dialog#shortcuts").is_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("u")
+    page.wait_for_url("**/tickets")
+    first = page.locator("tbody tr[data-ticket-id]").first
+    assert first.get_attribute("data-ticket-id") == str(middle.id)  # the last one changed
+    context.close()
