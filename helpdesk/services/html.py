@@ -14,15 +14,77 @@ _SPACES = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
+# The sanitizer's parser slows down with the square of element nesting (20,000 nested <div>
+# take over a second), so HTML nested deeper than any real message is read as text instead.
+MAX_NESTING = 256
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")
+# Elements without a closing tag, or whose closing tag HTML lets authors leave out.
+_NOT_NESTING = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "p",
+        "li",
+        "dt",
+        "dd",
+        "td",
+        "th",
+        "tr",
+        "thead",
+        "tbody",
+        "tfoot",
+        "option",
+        "colgroup",
+    ]
+)
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+def too_deep(raw: str, limit: int = MAX_NESTING) -> bool:
+    """Whether ``raw`` nests elements deeper than ``limit`` (one linear scan, no parsing)."""
+    depth = 0
+    for closing, name, self_closing in _TAG.findall(raw):
+        if self_closing or name.lower() in _NOT_NESTING:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            if depth > limit:
+                return True
+    return False
+
+
+def _strip_tags(raw: str) -> str:
+    return html.unescape(_ANY_TAG.sub(" ", raw))
+
+
 def sanitize_html(raw: str) -> str:
     """Return ``raw`` with scripts, styles, event handlers and unsafe URLs removed."""
+    if too_deep(raw):
+        return text_to_html(_strip_tags(raw))
     return nh3.clean(raw, url_schemes=_URL_SCHEMES, link_rel="noopener noreferrer nofollow")
 
 
 def html_to_text(raw: str) -> str:
     """A readable plain-text version of an HTML body (for search, previews, SMS-like channels)."""
     with_breaks = _BLOCK_END.sub(lambda m: m.group(0) + "\n", raw)
-    stripped = nh3.clean(with_breaks, tags=set(), attributes={})
+    if too_deep(with_breaks):
+        stripped = _ANY_TAG.sub(" ", with_breaks)
+    else:
+        stripped = nh3.clean(with_breaks, tags=set(), attributes={})
     text = html.unescape(stripped)
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
