@@ -27,6 +27,15 @@ class DomainEvent:
 
 
 @dataclass(frozen=True)
+class NotificationCreated(DomainEvent):
+    """For one staff member's bell: ``notification`` is the row as the page shows it."""
+
+    name: ClassVar[str] = "notification"
+    user_id: int
+    notification: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class TicketCreated(DomainEvent):
     name: ClassVar[str] = "ticket.created"
     ticket: dict[str, Any]

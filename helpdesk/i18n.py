@@ -40,10 +40,12 @@ def select_timezone() -> str | None:
     return str(current_app.config["HELPDESK"].default_timezone)
 
 
-def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
-    """Format an aware UTC datetime in the viewer's time zone and language."""
+def local_datetime(value: datetime | str | None, fmt: str = "medium") -> str:
+    """Format an aware UTC datetime (or its ISO text) in the viewer's time zone and language."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return format_datetime(value, fmt)  # Flask-Babel converts to the selected time zone
 
 

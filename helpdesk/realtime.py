@@ -24,6 +24,7 @@ from .events import (
     CustomerChanged,
     DomainEvent,
     MessageAdded,
+    NotificationCreated,
     TicketCreated,
     TicketMerged,
     TicketUpdated,
@@ -82,6 +83,8 @@ def rooms_for(event: DomainEvent) -> list[tuple[str, str, dict[str, Any]]]:
             f"customer:{event.target['customer_id']}",
         ):
             out.append((event.name, room, payload))
+    elif isinstance(event, NotificationCreated):
+        out.append((event.name, f"user:{event.user_id}", {"notification": event.notification}))
     elif isinstance(event, CustomerChanged):
         out.append(
             (

@@ -13,6 +13,7 @@ from flask import (
     Flask,
     abort,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -32,7 +33,7 @@ from wtforms.validators import AnyOf, DataRequired, Optional
 from .extensions import db
 from .labels import LABELS, label
 from .models import PRIORITY_NAMES, Customer, Status, Ticket, User
-from .services import attachments, messages, queue_views, tickets, users
+from .services import attachments, messages, notifications, queue_views, tickets, users
 from .services.errors import Conflict, RepliedMeanwhile
 from .services.permissions import Actor, Permission, can
 from .services.ticket_queries import SORTS, TicketFilter, list_tickets
@@ -119,7 +120,24 @@ def queue_counts():  # type: ignore[no-untyped-def]
 @bp.get("/tickets/<int:number>")
 @login_required
 def ticket_page(number: int):  # type: ignore[no-untyped-def]
-    return _render_ticket(tickets.get_ticket_by_number(me(), number), MessageForm())
+    ticket = tickets.get_ticket_by_number(me(), number)
+    if _bell().get("unread_notifications") and notifications.mark_read(me(), ticket_id=ticket.id):
+        g.pop("unread_notifications")  # opening the ticket read some: count again for the bell
+    return _render_ticket(ticket, MessageForm())
+
+
+@bp.get("/notifications")
+@login_required
+def notification_list():  # type: ignore[no-untyped-def]
+    items, unread = notifications.list_notifications(me(), limit=notifications.MAX_LISTED)
+    return render_template("notifications.html", items=items, unread=unread)
+
+
+@bp.post("/notifications/read")
+@login_required
+def notifications_read():  # type: ignore[no-untyped-def]
+    notifications.mark_read(me())
+    return redirect(url_for("web.notification_list"))
 
 
 def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int = 200):  # type: ignore[no-untyped-def]
@@ -272,6 +290,16 @@ def healthz():  # type: ignore[no-untyped-def]
         return jsonify({"status": "ok", "database": "ok"})
     except Exception:
         return jsonify({"status": "error", "database": "unreachable"}), 503
+
+
+@bp.app_context_processor
+def _bell() -> dict[str, Any]:
+    """The unread count shown on every staff page's bell."""
+    if not (current_user and current_user.is_authenticated):
+        return {}
+    if "unread_notifications" not in g:
+        g.unread_notifications = notifications.list_notifications(me(), limit=0)[1]
+    return {"unread_notifications": g.unread_notifications}
 
 
 def init_app(app: Flask) -> None:

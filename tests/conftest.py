@@ -126,6 +126,32 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+class FreshContextSocket:
+    """A Socket.IO test client whose every call runs in its own app context, as each socket
+    event does in production: otherwise ``g`` (and Flask-Login's cached user in it) would be
+    shared with the test and with other sockets, and two agents would look like one."""
+
+    def __init__(self, app: Flask, flask_client: FlaskClient) -> None:
+        from helpdesk.extensions import socketio
+
+        self._app = app
+        with app.app_context():
+            self._client = socketio.test_client(app, flask_test_client=flask_client)
+
+    @property
+    def eio_sid(self) -> str:
+        return str(self._client.eio_sid)
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def fresh(*args: Any, **kwargs: Any) -> Any:
+            with self._app.app_context():
+                return method(*args, **kwargs)
+
+        return fresh
+
+
 @pytest.fixture
 def published() -> Iterator[list[events.DomainEvent]]:
     """Every domain event delivered (after commit) during the test, in order."""

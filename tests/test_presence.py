@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from helpdesk.extensions import socketio
-from tests.conftest import FreshContextClient, login
+from tests.conftest import FreshContextClient, FreshContextSocket, login
 from tests.factories import make_ticket, make_user
 
 
@@ -11,7 +10,7 @@ def _agent_socket(app, user):
     app.test_client_class = FreshContextClient
     client = app.test_client()
     login(client, user.email)
-    sock = socketio.test_client(app, flask_test_client=client)
+    sock = FreshContextSocket(app, client)
     assert sock.is_connected()
     return sock
 
@@ -45,6 +44,10 @@ def test_typing_is_relayed_to_the_others_on_the_ticket_with_the_sessions_identit
     assert seen["reply"] is False
     assert seen["conn"] and seen["conn"] != a.eio_sid  # an opaque tag, never the socket id
     assert _presence(a) == []  # not echoed to the sender
+    b.emit("presence", {"ticket_id": ticket.id, "state": "viewing"}, callback=True)
+    [back] = _presence(a)
+    assert (back["user_id"], back["name"]) == (alex.id, "Alex")
+    assert back["conn"] != seen["conn"]
     assert _presence(watcher_elsewhere) == []  # other tickets hear nothing
 
 

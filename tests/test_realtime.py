@@ -9,15 +9,14 @@ import redis
 
 from helpdesk import create_app
 from helpdesk.events import TicketCreated
-from helpdesk.extensions import socketio
 from helpdesk.realtime import QUEUE_ROOM, SOCKETIO_CHANNEL, rooms_for
 from helpdesk.services import messages, tickets
-from tests.conftest import login, make_settings
+from tests.conftest import FreshContextSocket, login, make_settings
 from tests.factories import actor, make_customer, make_ticket, make_user
 
 
 def socket_for(app, client):
-    return socketio.test_client(app, flask_test_client=client)
+    return FreshContextSocket(app, client)
 
 
 def received(sock, name):
@@ -142,3 +141,22 @@ def test_a_page_in_several_rooms_gets_each_event_once(app, client):
 
     [update] = received(sock, "ticket.updated")
     assert update["changes"] == {"priority": ["normal", "high"]}
+
+
+def test_notifications_reach_only_their_user(app, client):
+    jimin, alex = make_user(), make_user()
+    login(client, jimin.email)
+    mine = socket_for(app, client)
+    other_client = app.test_client()
+    login(other_client, alex.email)
+    theirs = socket_for(app, other_client)
+    ticket = make_ticket()
+    mine.get_received()
+    theirs.get_received()
+
+    tickets.update_ticket(actor(alex), ticket.id, {"assignee_id": jimin.id})
+
+    [note] = received(mine, "notification")
+    assert note["notification"]["kind"] == "assigned"
+    assert note["notification"]["number"] == ticket.number
+    assert received(theirs, "notification") == []

@@ -315,3 +315,17 @@ def test_attachments_download_with_their_name_and_never_inline(app, client):
         disposition.startswith("attachment;") and "%EA%B2%AC%EC%A0%81%EC%84%9C.html" in disposition
     )
     assert client.get("/attachments/99999").status_code == 404
+
+
+def test_the_bell_counts_unread_and_opening_the_ticket_reads_them(app, client):
+    agent, sales = make_user(), make_user("sales", name="Park")
+    ticket = make_ticket(subject="배송 문의")
+    messages.add_note(actor(sales), ticket.id, body_text=f"@{agent.name} 확인해 주세요")
+    login(client, agent.email)
+    queue = client.get("/tickets").get_data(as_text=True)
+    assert re.search(r'class="unread-count" >1</span>', queue)
+    listing = client.get("/notifications").get_data(as_text=True)
+    assert f"#{ticket.number} 배송 문의" in listing and "확인해 주세요" in listing
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert re.search(r'class="unread-count" hidden>0</span>', page)
+    assert 'class="read"' in client.get("/notifications").get_data(as_text=True)

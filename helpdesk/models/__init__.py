@@ -4,6 +4,7 @@ from .audit import AuditEvent
 from .base import Base, utcnow
 from .customer import Customer, CustomerIdentity, IdentityKind, Organization
 from .message import Attachment, Direction, Message, MessageKind
+from .notification import Notification, NotificationKind
 from .ticket import (
     OPEN_STATUSES,
     PRIORITY_NAMES,
@@ -33,6 +34,8 @@ __all__ = [
     "IdentityKind",
     "Message",
     "MessageKind",
+    "Notification",
+    "NotificationKind",
     "Organization",
     "Priority",
     "Role",

@@ -9,11 +9,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..events import MessageAdded, TicketUpdated, publish
-from ..models import Direction, Message, Status, Ticket, utcnow
+from ..models import Direction, Message, NotificationKind, Status, Ticket, utcnow
 from . import audit
 from .attachments import UploadedFile
 from .errors import Conflict, Forbidden, Invalid, RepliedMeanwhile
 from .message_store import add_message
+from .notifications import mentioned_users, notify
 from .permissions import Actor, Permission, can, require
 from .snapshots import message_snapshot, ticket_snapshot
 from .tickets import check_version, get_ticket, lock_ticket, touch_ticket
@@ -179,6 +180,14 @@ def add_note(
                 ticket_snapshot(ticket), message_snapshot(message), actor_user_id=actor.user_id
             ),
         )
+        notify(
+            session,
+            user_ids=mentioned_users(session, message.body_text),
+            kind=NotificationKind.MENTIONED,
+            ticket=ticket,
+            actor_user_id=actor.user_id,
+            excerpt=message.body_text,
+        )
     return message
 
 
@@ -236,4 +245,13 @@ def add_customer_message(
         publish(session, MessageAdded(snapshot, message_snapshot(message)))
         if changes:
             publish(session, TicketUpdated(snapshot, changes))
+        if ticket.assignee_id is not None:
+            notify(
+                session,
+                user_ids=[ticket.assignee_id],
+                kind=NotificationKind.CUSTOMER_REPLIED,
+                ticket=ticket,
+                actor_user_id=None,
+                excerpt=message.body_text,
+            )
     return message

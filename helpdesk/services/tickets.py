@@ -13,6 +13,7 @@ from ..events import TicketMerged, TicketUpdated, publish
 from ..models import (
     PRIORITY_NAMES,
     Message,
+    NotificationKind,
     Role,
     Status,
     Ticket,
@@ -20,6 +21,7 @@ from ..models import (
 )
 from . import audit
 from .errors import Conflict, Invalid, NotFound
+from .notifications import notify
 from .permissions import Actor, Permission, require
 from .snapshots import ticket_snapshot
 from .ticket_create import create_ticket as create_ticket  # re-exported: tickets.create_ticket
@@ -132,6 +134,14 @@ def update_ticket(
             changes=diff,
         )
         publish(session, TicketUpdated(ticket_snapshot(ticket), diff, actor_user_id=actor.user_id))
+        if "assignee_id" in diff and ticket.assignee_id is not None:
+            notify(
+                session,
+                user_ids=[ticket.assignee_id],
+                kind=NotificationKind.ASSIGNED,
+                ticket=ticket,
+                actor_user_id=actor.user_id,
+            )
     return ticket
 
 

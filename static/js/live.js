@@ -29,3 +29,28 @@
     onResync: function (fn) { resyncs.push(fn); },
   };
 })();
+
+// The bell: a notification for this user (assigned, mentioned, customer replied) raises the
+// unread count and shows a short toast linking to the ticket.
+(function () {
+  "use strict";
+  const configEl = document.getElementById("bell-config");
+  if (!window.Dangol || !configEl) return;
+  const config = JSON.parse(configEl.textContent);
+  const count = document.querySelector("#bell .unread-count");
+  const toasts = document.getElementById("toasts");
+  window.Dangol.socket.on("notification", function (payload) {
+    const n = payload.notification;
+    if (count) {
+      count.textContent = String((parseInt(count.textContent, 10) || 0) + 1);
+      count.hidden = false;
+    }
+    if (!toasts) return;
+    const toast = document.createElement("a");
+    toast.className = "toast " + n.kind;
+    toast.href = config.ticket_url + n.number;
+    toast.textContent = (config.text[n.kind] || n.kind) + ": #" + n.number + " " + n.subject;
+    toasts.appendChild(toast);
+    setTimeout(function () { toast.remove(); }, 8000);
+  });
+})();

@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from helpdesk.extensions import db
-from helpdesk.services import tickets
+from helpdesk.services import messages, tickets
 from helpdesk.services.permissions import SYSTEM
 from tests.browser.test_staff_pages import sign_in
 from tests.factories import make_ticket, make_user
@@ -36,6 +36,11 @@ def test_an_agent_works_the_queue_from_the_keyboard(app, browser, live_server, s
     expect(page.locator('[data-field="priority-select"]')).to_have_value("urgent", timeout=5000)
     page.locator(".system-event", has_text="Priority: Normal → Urgent").wait_for(timeout=5000)
     screenshot(page, "ticket-side-panel-en")
+
+    # The customer writes back on the ticket now assigned to this agent: a toast and the bell.
+    messages.add_customer_message(SYSTEM, middle.id, body_text="Any news?")
+    page.locator(".toast.customer_replied", has_text=f"#{middle.number}").wait_for(timeout=5000)
+    expect(page.locator("#bell .unread-count")).to_have_text("1")
 
     page.keyboard.press("j")  # the next ticket in the queue's order
     page.wait_for_url(f"**/tickets/{oldest.number}")

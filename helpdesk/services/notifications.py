@@ -1,0 +1,107 @@
+"""Staff notifications: assigned to you, mentioned in a note, a customer replied on your ticket.
+
+They are written in the same transaction as the change that causes them and announced to the
+user's own Socket.IO room after commit, so the bell never shows something that did not happen.
+Nobody is notified of their own action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..events import NotificationCreated, publish
+from ..models import Notification, NotificationKind, Ticket, User, utcnow
+from .permissions import Actor, Permission, require
+from .transaction import current_session, transaction
+
+MAX_LISTED = 50
+
+
+def notify(
+    session: Session,
+    *,
+    user_ids: Iterable[int],
+    kind: NotificationKind,
+    ticket: Ticket,
+    actor_user_id: int | None,
+    excerpt: str = "",
+) -> None:
+    """Add one notification per user (never for the actor) and announce each after commit."""
+    data = {"number": ticket.number, "subject": ticket.subject, "excerpt": excerpt[:200]}
+    for user_id in sorted(set(user_ids) - {actor_user_id}):
+        row = Notification(
+            user_id=user_id,
+            kind=kind.value,
+            ticket_id=ticket.id,
+            actor_user_id=actor_user_id,
+            data=data,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        publish(session, NotificationCreated(user_id, notification_dict(row)))
+
+
+def notification_dict(row: Notification) -> dict[str, object]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "ticket_id": row.ticket_id,
+        "actor_user_id": row.actor_user_id,
+        "number": row.data.get("number"),
+        "subject": row.data.get("subject"),
+        "excerpt": row.data.get("excerpt", ""),
+        "created_at": row.created_at.isoformat(),
+        "read": row.read_at is not None,
+    }
+
+
+def mentioned_users(session: Session, text: str) -> set[int]:
+    """Active staff named in ``text`` as ``@Name`` (as displayed, any case) or ``@email``'s
+    local part. Names may contain spaces ("@Alex Kim"), so each name is looked for as a whole."""
+    if "@" not in text:
+        return set()
+    folded = text.casefold()
+    found: set[int] = set()
+    for user_id, name, email in session.execute(
+        select(User.id, User.name, User.email).where(User.is_active.is_(True))
+    ):
+        local = email.split("@", 1)[0]
+        if f"@{name.casefold()}" in folded or f"@{local.casefold()}" in folded:
+            found.add(user_id)
+    return found
+
+
+def list_notifications(actor: Actor, *, limit: int = 20) -> tuple[list[dict[str, object]], int]:
+    """The actor's newest notifications and how many are unread."""
+    require(actor, Permission.TICKET_READ)
+    session = current_session()
+    rows = session.scalars(
+        select(Notification)
+        .where(Notification.user_id == actor.user_id)
+        .order_by(Notification.id.desc())
+        .limit(min(limit, MAX_LISTED))
+    )
+    unread = session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+    )
+    return [notification_dict(r) for r in rows], int(unread or 0)
+
+
+def mark_read(actor: Actor, *, ticket_id: int | None = None) -> int:
+    """Mark the actor's unread notifications read (those of one ticket, or all)."""
+    require(actor, Permission.TICKET_READ)
+    with transaction() as session:
+        stmt = (
+            update(Notification)
+            .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())
+        )
+        if ticket_id is not None:
+            stmt = stmt.where(Notification.ticket_id == ticket_id)
+        return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
