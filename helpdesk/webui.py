@@ -22,7 +22,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -33,8 +33,16 @@ from wtforms.validators import AnyOf, DataRequired, Optional
 from .extensions import db
 from .labels import LABELS, label
 from .models import PRIORITY_NAMES, Customer, Status, Ticket, User
-from .services import attachments, messages, notifications, queue_views, tickets, users
-from .services.errors import Conflict, RepliedMeanwhile
+from .services import (
+    attachments,
+    messages,
+    notifications,
+    queue_views,
+    ticket_bulk,
+    tickets,
+    users,
+)
+from .services.errors import Conflict, Invalid, RepliedMeanwhile
 from .services.permissions import Actor, Permission, can
 from .services.ticket_queries import SORTS, TicketFilter, list_tickets
 from .services.ticket_timeline import ticket_timeline
@@ -84,6 +92,7 @@ def ticket_list():  # type: ignore[no-untyped-def]
     page = list_tickets(actor, view.filter, sort=sort, cursor=request.args.get("cursor"))
     config = {
         "view": key,
+        "can_update": can(actor, Permission.TICKET_UPDATE),
         "sort": sort,
         "paged": bool(request.args.get("cursor")),
         "complete": page.next_cursor is None,
@@ -107,7 +116,47 @@ def ticket_list():  # type: ignore[no-untyped-def]
         counts=queue_views.view_counts(actor, views),
         cap=queue_views.COUNT_CAP,
         config=config,
+        can_update=config["can_update"],
+        groups=users.list_groups(actor),
+        agents=[u for u in users.list_users(actor) if u.role in ("agent", "admin")],
+        statuses=SETTABLE_STATUSES,
+        priorities=list(PRIORITY_NAMES.values()),
     )
+
+
+@bp.post("/tickets/bulk")
+@login_required
+def bulk_edit():  # type: ignore[no-untyped-def]
+    """Apply one change to the tickets ticked in the queue; empty choices mean "leave as is"."""
+    back = request.form.get("back") or url_for("web.ticket_list")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("web.ticket_list")  # never redirect off-site
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    changes: dict[str, Any] = {}
+    for name in ("status", "priority"):
+        if request.form.get(name):
+            changes[name] = request.form[name]
+    for name in ("group_id", "assignee_id"):
+        value = request.form.get(name, "")
+        if value == "none":
+            changes[name] = None
+        elif value.isdigit():
+            changes[name] = int(value)
+    tags = [t for t in request.form.get("add_tags", "").split(",") if t.strip()]
+    if tags:
+        changes["add_tags"] = tags
+    try:
+        result = ticket_bulk.bulk_update(me(), ids, changes)
+    except Invalid as exc:
+        flash(exc.message, "error")
+        return redirect(back)
+    flash(
+        ngettext("%(num)d ticket updated.", "%(num)d tickets updated.", len(result.updated)),
+        "success",
+    )
+    for ticket_id, reason in result.skipped.items():
+        flash(_("Ticket %(id)s skipped: %(reason)s", id=ticket_id, reason=reason), "warning")
+    return redirect(back)
 
 
 @bp.get("/tickets/counts")

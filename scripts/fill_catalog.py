@@ -19,7 +19,8 @@ def main(po_path: str, table_path: str) -> int:
         catalog = read_po(handle)
     missing = []
     for message in catalog:
-        if not message.id or message.string:
+        translated = all(message.string) if isinstance(message.id, tuple) else message.string
+        if not message.id or translated:
             continue
         if message.id in translations:
             message.string = translations[message.id]

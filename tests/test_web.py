@@ -329,3 +329,36 @@ def test_the_bell_counts_unread_and_opening_the_ticket_reads_them(app, client):
     page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
     assert re.search(r'class="unread-count" hidden>0</span>', page)
     assert 'class="read"' in client.get("/notifications").get_data(as_text=True)
+
+
+def test_bulk_changes_from_the_queue(app, client):
+    agent = make_user(name="Jimin")
+    picked, other = make_ticket(), make_ticket()
+    login(client, agent.email)
+    queue = client.get("/tickets").get_data(as_text=True)
+    assert 'id="bulk"' in queue and f'name="ids" value="{picked.id}"' in queue
+    done = client.post(
+        "/tickets/bulk",
+        data={
+            "ids": [str(picked.id)],
+            "assignee_id": str(agent.id),
+            "priority": "high",
+            "back": "/tickets?view=open",
+            "csrf_token": csrf_token(client, "/tickets"),
+        },
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith("/tickets?view=open")
+    assert tickets.get_ticket(actor(agent), picked.id).assignee_id == agent.id
+    assert tickets.get_ticket(actor(agent), other.id).assignee_id is None
+    page = client.get("/tickets?view=open").get_data(as_text=True)
+    assert "1 ticket updated." in page
+    offsite = client.post(
+        "/tickets/bulk",
+        data={
+            "ids": [str(other.id)],
+            "status": "pending",
+            "back": "//evil.example/x",
+            "csrf_token": csrf_token(client, "/tickets"),
+        },
+    )
+    assert offsite.headers["Location"] == "/tickets"

@@ -93,6 +93,40 @@
     return span;
   }
 
+  // ---- selection for bulk changes: kept by ticket id, so live updates never untick a row ----
+  const bulk = document.getElementById("bulk");
+  const picked = new Set();
+  function showBulk() {
+    if (!bulk) return;
+    bulk.hidden = picked.size === 0;
+    document.getElementById("bulk-count").textContent = String(picked.size);
+  }
+  function pickBox(id) {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "ids";
+    box.value = String(id);
+    box.setAttribute("form", "bulk");
+    box.checked = picked.has(String(id));
+    return box;
+  }
+  tbody.addEventListener("change", function (event) {
+    const box = event.target;
+    if (box.name !== "ids") return;
+    if (box.checked) picked.add(box.value); else picked.delete(box.value);
+    showBulk();
+  });
+  const pickAll = document.getElementById("pick-all");
+  if (pickAll) {
+    pickAll.addEventListener("change", function () {
+      tbody.querySelectorAll('input[name="ids"]').forEach(function (box) {
+        box.checked = pickAll.checked;
+        if (box.checked) picked.add(box.value); else picked.delete(box.value);
+      });
+      showBulk();
+    });
+  }
+
   function fillRow(row, t) {
     const previousCustomer = row.querySelector("td.customer");
     row.dataset.ticketId = t.id;
@@ -100,6 +134,11 @@
     row.dataset.created = t.created_at;
     row.dataset.version = t.version;
     row.replaceChildren();
+    if (config.can_update) {
+      const pick = cell(undefined, "pick");
+      pick.appendChild(pickBox(t.id));
+      row.appendChild(pick);
+    }
     row.appendChild(cell(String(t.number), "num"));
     const subject = cell(undefined, "subject");
     const link = document.createElement("a");
@@ -151,6 +190,7 @@
     keepingScroll(function () {
       if (!belongs) {
         if (existing) existing.remove();
+        if (picked.delete(String(t.id))) showBulk(); // gone from view: not changed by mistake
         return;
       }
       const row = existing || document.createElement("tr");

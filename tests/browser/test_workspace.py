@@ -52,3 +52,27 @@ def test_an_agent_works_the_queue_from_the_keyboard(app, browser, live_server, s
     first = page.locator("tbody tr[data-ticket-id]").first
     assert first.get_attribute("data-ticket-id") == str(middle.id)  # the last one changed
     context.close()
+
+
+def test_bulk_selection_survives_live_updates(app, browser, live_server):
+    agent = make_user(name="Alex Kim")
+    first, second = make_ticket(subject="Bulk one"), make_ticket(subject="Bulk two")
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    sign_in(page, live_server, agent.email)
+    page.locator("html[data-live=connected]").wait_for(state="attached")
+    page.check(f'input[name="ids"][value="{first.id}"]')
+    expect(page.locator("#bulk-count")).to_have_text("1")
+
+    tickets.set_priority(SYSTEM, first.id, "high")  # the row is redrawn and moves to the top
+    row = page.locator(f'tr[data-ticket-id="{first.id}"]')
+    expect(row.locator(".priority")).to_have_text("High", timeout=5000)
+    expect(row.locator('input[name="ids"]')).to_be_checked()
+
+    page.select_option('#bulk select[name="status"]', "pending")
+    page.click("#bulk button[type=submit]")
+    page.wait_for_selector("text=1 ticket updated.")
+    db.session.remove()
+    assert tickets.get_ticket(SYSTEM, first.id).status == "pending"
+    assert tickets.get_ticket(SYSTEM, second.id).status == "new"
+    context.close()
