@@ -76,3 +76,24 @@ def test_bulk_selection_survives_live_updates(app, browser, live_server):
     assert tickets.get_ticket(SYSTEM, first.id).status == "pending"
     assert tickets.get_ticket(SYSTEM, second.id).status == "new"
     context.close()
+
+
+def test_after_a_reconnect_the_queue_catches_up_on_what_it_missed(app, browser, live_server):
+    agent = make_user()
+    make_ticket(subject="Before the outage")
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    sign_in(page, live_server, agent.email)
+    page.locator("html[data-live=connected]").wait_for(state="attached")
+    open_before = int(page.locator('[data-count="open"]').inner_text())
+
+    context.set_offline(True)
+    page.locator("html[data-live=offline]").wait_for(state="attached", timeout=30000)
+    assert page.locator("#live-state").is_visible()
+    make_ticket(subject="Created while offline")  # its event is lost for this page
+
+    context.set_offline(False)
+    page.locator("tr", has_text="Created while offline").wait_for(timeout=30000)
+    expect(page.locator('[data-count="open"]')).to_have_text(str(open_before + 1))
+    assert not page.locator("#live-state").is_visible()
+    context.close()
