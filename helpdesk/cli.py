@@ -160,6 +160,159 @@ def token_create(email: str, name: str, expires_days: int | None) -> None:
         click.echo(secret)
 
 
+@main.group()
+def channel() -> None:
+    """Channels that bring customer messages in and send replies out."""
+
+
+@channel.group("add")
+def channel_add() -> None:
+    """Add a channel."""
+
+
+_SECURITY = click.Choice(["ssl", "starttls", "none"])
+
+
+@channel_add.command("email")
+@click.option("--name", required=True, help="A name for admins, e.g. Support.")
+@click.option("--address", required=True, help="The support address replies are sent from.")
+@click.option("--display-name", default="", help='Shown in From, e.g. "단골 고객지원".')
+@click.option("--group", "group_name", default=None, help="Group new tickets land in.")
+@click.option("--imap-host", required=True)
+@click.option("--imap-port", type=int, default=None, help="Default: 993 (ssl) or 143.")
+@click.option("--imap-security", type=_SECURITY, default="ssl", show_default=True)
+@click.option("--imap-user", required=True)
+@click.option(
+    "--imap-password",
+    envvar="HELPDESK_IMAP_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    help="Or HELPDESK_IMAP_PASSWORD; prompted for when neither is given.",
+)
+@click.option("--imap-folder", default="INBOX", show_default=True)
+@click.option("--processed-folder", default=None, help="Move processed mail here.")
+@click.option("--smtp-host", required=True)
+@click.option("--smtp-port", type=int, default=None, help="Default: 465 ssl, 587, 25 none.")
+@click.option("--smtp-security", type=_SECURITY, default="starttls", show_default=True)
+@click.option("--smtp-user", default=None, help="Default: no login.")
+@click.option(
+    "--smtp-password",
+    envvar="HELPDESK_SMTP_PASSWORD",
+    default=None,
+    help="Or HELPDESK_SMTP_PASSWORD; prompted for when --smtp-user is given without it.",
+)
+@click.option("--auto-acknowledge/--no-auto-acknowledge", default=False, show_default=True)
+@click.option("--inactive", is_flag=True, help="Create it switched off.")
+def channel_add_email(
+    name: str,
+    address: str,
+    display_name: str,
+    group_name: str | None,
+    imap_host: str,
+    imap_port: int | None,
+    imap_security: str,
+    imap_user: str,
+    imap_password: str,
+    imap_folder: str,
+    processed_folder: str | None,
+    smtp_host: str,
+    smtp_port: int | None,
+    smtp_security: str,
+    smtp_user: str | None,
+    smtp_password: str | None,
+    auto_acknowledge: bool,
+    inactive: bool,
+) -> None:
+    """Add an email channel (IMAP in, SMTP out). Passwords are stored encrypted."""
+    from .services import email_channels, users
+    from .services.errors import ServiceError
+    from .services.permissions import SYSTEM
+
+    if smtp_user and not smtp_password:
+        smtp_password = click.prompt("SMTP password", hide_input=True)
+    with _app().app_context():
+        try:
+            group_id = None
+            if group_name:
+                existing = {g.name: g.id for g in users.list_groups(SYSTEM)}
+                group_id = existing.get(group_name) or users.create_group(SYSTEM, group_name).id
+            created = email_channels.create_channel(
+                SYSTEM,
+                name=name,
+                address=address,
+                display_name=display_name,
+                group_id=group_id,
+                imap_host=imap_host,
+                imap_port=imap_port,
+                imap_security=imap_security,
+                imap_username=imap_user,
+                imap_password=imap_password,
+                imap_folder=imap_folder,
+                imap_processed_folder=processed_folder,
+                smtp_host=smtp_host,
+                smtp_port=smtp_port,
+                smtp_security=smtp_security,
+                smtp_username=smtp_user,
+                smtp_password=smtp_password,
+                auto_acknowledge=auto_acknowledge,
+                is_active=not inactive,
+            )
+        except ServiceError as exc:
+            _fail(_with_fields(exc))
+        click.echo(f"Created email channel {created.name} <{created.address}> (id {created.id}).")
+        click.echo("Restart the worker (or helpdesk serve) to start watching its mailbox.")
+
+
+def _with_fields(exc: object) -> str:
+    message = str(exc)
+    fields = getattr(exc, "fields", None) or {}
+    details = "; ".join(f"{name}: {', '.join(errors)}" for name, errors in fields.items())
+    return f"{message} ({details})" if details else message
+
+
+@channel.command("list")
+def channel_list() -> None:
+    """List the email channels (passwords show as set / not set)."""
+    from .services import email_channels
+    from .services.permissions import SYSTEM
+
+    with _app().app_context():
+        found = [email_channels.channel_view(c) for c in email_channels.list_channels(SYSTEM)]
+    if not found:
+        click.echo("No channels.")
+    for view in found:
+        state = "active" if view["is_active"] else "inactive"
+        error = view["last_error"]
+        click.echo(
+            f"{view['id']:>4}  email  {view['name']}  <{view['address']}>  {state}  "
+            f"imap {view['imap_username']}@{view['imap_host']} "
+            f"(password {view['imap_password']})  "
+            f"smtp {view['smtp_host']} (password {view['smtp_password']})  "
+            f"last uid {view['last_uid']}"
+            + (f"  error: {error['code']}: {error['message']}" if error else "")
+        )
+
+
+@channel.command("test")
+@click.argument("channel_id", type=int)
+def channel_test(channel_id: int) -> None:
+    """Log in to the channel's IMAP and SMTP servers, as the worker will; exit 1 on failure."""
+    from .services import email_channels
+    from .services.errors import ServiceError
+    from .services.permissions import SYSTEM
+
+    with _app().app_context():
+        try:
+            report = email_channels.test_channel(SYSTEM, channel_id)
+        except ServiceError as exc:
+            _fail(exc.message)
+    for label, part in (("IMAP", report.imap), ("SMTP", report.smtp)):
+        status = "ok" if part.ok else f"FAILED ({part.error_code})"
+        click.echo(f"{label}: {status}: {part.message}")
+    if not report.ok:
+        sys.exit(1)
+
+
 @main.command()
 def demo() -> None:
     """Load demo data (Korean and English customers and tickets); safe to run twice."""

@@ -34,6 +34,7 @@ class Settings:
     redis_url: str | None = None
     secure_cookies: bool = False
     attachment_max_bytes: int = 25 * 1024 * 1024
+    email_max_bytes: int = 50 * 1024 * 1024  # larger inbound mail is quarantined unread
     default_locale: str = "en"
     default_timezone: str = "UTC"
     phone_region: str = "KR"
@@ -59,6 +60,7 @@ class Settings:
             "redis_url": _env("REDIS_URL"),
             "secure_cookies": (_env_or("SECURE_COOKIES", "0") or "").lower() in _TRUE,
             "attachment_max_bytes": int(_env_or("ATTACHMENT_MAX_BYTES", str(25 * 1024 * 1024))),
+            "email_max_bytes": int(_env_or("EMAIL_MAX_BYTES", str(50 * 1024 * 1024))),
             "default_locale": _env_or("DEFAULT_LOCALE", "en"),
             "default_timezone": _env_or("DEFAULT_TIMEZONE", "UTC"),
             "phone_region": _env_or("PHONE_REGION", "KR"),

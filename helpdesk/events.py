@@ -73,6 +73,18 @@ class TicketMerged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class MessageDeliveryChanged(DomainEvent):
+    """An outgoing email of a message was queued, sent, or failed (``error``: the server's
+    reason); ``status`` is an ``OutboxStatus`` value."""
+
+    name: ClassVar[str] = "message.delivery"
+    ticket_id: int
+    message_id: int
+    status: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class CustomerChanged(DomainEvent):
     name: ClassVar[str] = "customer.changed"
     customer: dict[str, Any]
@@ -96,6 +108,18 @@ def unsubscribe(key: str) -> None:
 def publish(session: Session, event: DomainEvent) -> None:
     """Queue ``event`` to be delivered when ``session`` commits."""
     session.info.setdefault(_PENDING, []).append(event)
+
+
+def pending_count(session: Session) -> int:
+    """How many events wait for the commit (a mark for ``discard_pending``)."""
+    return len(session.info.get(_PENDING, ()))
+
+
+def discard_pending(session: Session, mark: int) -> None:
+    """Drop the events queued after ``mark``: for a savepoint that was rolled back."""
+    pending = session.info.get(_PENDING)
+    if pending is not None:
+        del pending[mark:]
 
 
 def _deliver(events: list[DomainEvent]) -> None:

@@ -48,7 +48,7 @@ class OrphanBlobSweeper(Loop):
         self.grace = grace
 
     def run_once(self) -> bool:
-        from .models import Attachment
+        from .models import Attachment, EmailQuarantine
         from .services.attachments import storage_root
 
         root = storage_root()
@@ -66,9 +66,14 @@ class OrphanBlobSweeper(Loop):
         removed = 0
         for start in range(0, len(candidates), 500):
             chunk = candidates[start : start + 500]
+            names = [p.name for p in chunk]
             used = set(
+                session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(names)))
+            )
+            # Quarantined raw mail is kept in the same store.
+            used.update(
                 session.scalars(
-                    select(Attachment.sha256).where(Attachment.sha256.in_([p.name for p in chunk]))
+                    select(EmailQuarantine.sha256).where(EmailQuarantine.sha256.in_(names))
                 )
             )
             for path in chunk:
@@ -100,7 +105,9 @@ class SqliteCheckpointer(Loop):
 def default_loops() -> list[Loop]:
     """The loops a worker runs. Channel connectors, the outbox, the search indexer and the SLA
     ticker register here as they arrive."""
-    loops: list[Loop] = [OrphanBlobSweeper()]
+    from .email_loops import email_loops  # it builds on Loop, defined here
+
+    loops: list[Loop] = [OrphanBlobSweeper(), *email_loops()]
     if db.dialect == "sqlite":
         loops.append(SqliteCheckpointer())
     return loops

@@ -3,8 +3,10 @@
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .customer import Customer, CustomerIdentity, IdentityKind, Organization
+from .email_channel import EmailChannel, EmailQuarantine, TicketEmailThread, TicketParticipant
 from .message import Attachment, Direction, Message, MessageKind
 from .notification import Notification, NotificationKind
+from .outbox import Outbox, OutboxStatus
 from .ticket import (
     OPEN_STATUSES,
     PRIORITY_NAMES,
@@ -30,6 +32,8 @@ __all__ = [
     "Customer",
     "CustomerIdentity",
     "Direction",
+    "EmailChannel",
+    "EmailQuarantine",
     "Group",
     "IdentityKind",
     "Message",
@@ -37,11 +41,15 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "Organization",
+    "Outbox",
+    "OutboxStatus",
     "Priority",
     "Role",
     "Status",
     "Tag",
     "Ticket",
+    "TicketEmailThread",
+    "TicketParticipant",
     "User",
     "ticket_tags",
     "user_groups",

@@ -40,9 +40,15 @@ def blob_path(sha256: str) -> Path:
     return storage_root() / sha256[:2] / sha256[2:4] / sha256
 
 
-def store_blob(data: bytes) -> str:
-    """Write ``data`` (once) and return its SHA-256 hex digest."""
-    limit = current_app.config["HELPDESK"].attachment_max_bytes
+def store_blob(data: bytes, *, max_bytes: int | None = None) -> str:
+    """Write ``data`` (once) and return its SHA-256 hex digest.
+
+    ``max_bytes`` (default: the attachment limit) lets raw email sources, which may be larger
+    than any one attachment, be kept too.
+    """
+    limit = (
+        max_bytes if max_bytes is not None else current_app.config["HELPDESK"].attachment_max_bytes
+    )
     if len(data) > limit:
         raise Invalid(
             _l(

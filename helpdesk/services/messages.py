@@ -9,8 +9,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..events import MessageAdded, TicketUpdated, publish
-from ..models import Direction, Message, NotificationKind, Status, Ticket, utcnow
-from . import audit
+from ..models import Channel, Direction, Message, NotificationKind, Status, Ticket, utcnow
+from . import audit, email_outbox
 from .attachments import UploadedFile
 from .errors import Conflict, Forbidden, Invalid, RepliedMeanwhile
 from .message_store import add_message
@@ -86,6 +86,8 @@ def reply_to_ticket(
             attachments=attachments,
         )
         session.flush()  # the message id goes into the audit entry and the event
+        if ticket.channel == Channel.EMAIL:
+            email_outbox.queue_reply(session, ticket, message)  # same transaction as the reply
         changes: dict[str, list[object]] = {}
         if ticket.first_response_at is None:
             ticket.first_response_at = message.created_at

@@ -22,6 +22,7 @@ class Permission(enum.StrEnum):
     CUSTOMER_WRITE = "customer.write"
     USER_READ = "user.read"
     USER_ADMIN = "user.admin"
+    CHANNEL_ADMIN = "channel.admin"  # email channels and their quarantine (admins only)
 
 
 _READERS = {

@@ -1,0 +1,316 @@
+"""Inbound email: one fetched message of one channel becomes a ticket message, exactly once.
+
+The contract with the fetcher (``helpdesk.email_loops``): ``ingest`` stores the message *and*
+advances the channel's ``last_uid`` in one transaction, holding the channel's row lock. So a
+crash before the commit leaves nothing and the message is fetched again; a crash after it
+leaves the UID recorded and the message is never fetched again, whatever its ``\\Seen`` flag
+says; and two workers fetching the same mailbox store each UID once (the second finds it at
+or below ``last_uid``). When UIDVALIDITY changes, ``last_uid`` restarts at 0 and the
+Message-ID check below keeps the old messages from coming back as duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from connectors.email import (
+    EmailParseError,
+    MailKind,
+    ParsedEmail,
+    parse_email,
+    rewrite_cid_urls,
+    strip_reply_prefixes,
+)
+
+from .. import events
+from ..events import MessageAdded, MessageDeliveryChanged, publish
+from ..models import (
+    Attachment,
+    Direction,
+    EmailChannel,
+    Message,
+    MessageKind,
+    Outbox,
+    OutboxStatus,
+    Ticket,
+    TicketEmailThread,
+    utcnow,
+)
+from . import audit, email_outbox
+from .attachments import UploadedFile, store_blob
+from .email_quarantine import quarantine
+from .email_threading import add_participants, find_thread
+from .errors import Conflict, NotFound, ServiceError
+from .message_store import add_message
+from .messages import add_customer_message
+from .permissions import SYSTEM
+from .snapshots import message_snapshot, ticket_snapshot
+from .ticket_create import create_ticket
+from .tickets import lock_ticket
+from .transaction import current_session, transaction
+
+log = logging.getLogger(__name__)
+
+SOURCE_FILENAME = "original.eml"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """``outcome``: created (a new ticket), appended (to an existing one), bounce (a note on
+    the ticket of the bounced message), duplicate (already stored), quarantined, or skipped
+    (this UID was already ingested, e.g. by another worker)."""
+
+    outcome: str
+    ticket_id: int | None = None
+    message_id: int | None = None
+    quarantine_id: int | None = None
+    reason: str | None = None
+
+
+def open_mailbox(channel_id: int, uid_validity: int) -> int:
+    """Called by the fetcher after each (re)connect: record the folder's UIDVALIDITY and
+    return the UID to fetch after. A changed UIDVALIDITY restarts from 0 (every message is
+    looked at again; the Message-ID check skips those already stored)."""
+    with transaction() as session:
+        channel = _lock_channel(session, channel_id)
+        if channel.uid_validity != uid_validity:
+            if channel.uid_validity is not None:
+                log.warning(
+                    "channel %s: UIDVALIDITY changed from %s to %s; re-reading the folder",
+                    channel_id,
+                    channel.uid_validity,
+                    uid_validity,
+                )
+            channel.uid_validity = uid_validity
+            channel.last_uid = 0
+        channel.last_checked_at = utcnow()
+        channel.last_error_code = None
+        channel.last_error_message = None
+        channel.consecutive_failures = 0
+        return channel.last_uid
+
+
+def record_mailbox_error(channel_id: int, code: str, message: str) -> None:
+    """Show admins why the mailbox cannot be read (the message never holds a password)."""
+    with transaction() as session:
+        channel = session.get(EmailChannel, channel_id, populate_existing=True)
+        if channel is None:
+            return
+        channel.last_error_code = code[:32]
+        channel.last_error_message = message[:2000]
+        channel.consecutive_failures += 1
+        channel.last_checked_at = utcnow()
+
+
+def ingest(
+    channel_id: int, uid: int, raw: bytes, *, uid_validity: int | None = None
+) -> IngestResult:
+    """Store one fetched message (see the module docstring for the guarantees).
+
+    Never raises for the message's content: what cannot be stored is quarantined with its
+    reason. Database trouble raises (and nothing is recorded, so the message comes again).
+    """
+    with transaction() as session:
+        channel = _lock_channel(session, channel_id)
+        if uid_validity is not None and channel.uid_validity != uid_validity:
+            return IngestResult("skipped", reason="the folder's UIDVALIDITY changed")
+        if uid <= channel.last_uid:
+            return IngestResult("skipped", reason="already ingested")
+        result = _ingest(session, channel, uid, raw)
+        channel.last_uid = uid
+        channel.last_checked_at = utcnow()
+    return result
+
+
+def _lock_channel(session: Session, channel_id: int) -> EmailChannel:
+    channel = session.get(EmailChannel, channel_id, with_for_update=True, populate_existing=True)
+    if channel is None:
+        raise NotFound(f"email channel {channel_id} not found")
+    return channel
+
+
+def _ingest(session: Session, channel: EmailChannel, uid: int, raw: bytes) -> IngestResult:
+    try:
+        parsed = parse_email(raw, max_bytes=current_app.config["HELPDESK"].email_max_bytes)
+    except EmailParseError as exc:
+        return _quarantined(session, channel, uid, raw, exc.reason)
+    if parsed.message_id and _already_stored(session, channel.id, parsed.message_id):
+        return IngestResult("duplicate", reason=f"Message-ID {parsed.message_id} already stored")
+    mark = events.pending_count(session)
+    try:
+        with session.begin_nested():
+            if parsed.kind is MailKind.BOUNCE:
+                return _store_bounce(session, channel, uid, parsed, raw)
+            return _store(session, channel, parsed, raw)
+    except SQLAlchemyError:
+        raise
+    except ServiceError as exc:
+        events.discard_pending(session, mark)
+        return _quarantined(session, channel, uid, raw, f"refused: {exc.message}")
+    except Exception as exc:  # a bug must not block the mailbox behind one message forever
+        events.discard_pending(session, mark)
+        log.exception("channel %s: storing UID %s failed", channel.id, uid)
+        return _quarantined(session, channel, uid, raw, f"internal error ({type(exc).__name__})")
+
+
+def _quarantined(
+    session: Session, channel: EmailChannel, uid: int, raw: bytes, reason: str
+) -> IngestResult:
+    row, _ = quarantine(session, channel, uid, raw, reason)
+    log.warning("channel %s: UID %s quarantined: %s", channel.id, uid, reason)
+    return IngestResult("quarantined", quarantine_id=row.id, reason=reason)
+
+
+def _already_stored(session: Session, channel_id: int, message_id: str) -> bool:
+    stmt = (
+        select(Message.id)
+        .join(TicketEmailThread, TicketEmailThread.ticket_id == Message.ticket_id)
+        .where(Message.external_id == message_id, TicketEmailThread.channel_id == channel_id)
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
+
+
+def _store(
+    session: Session, channel: EmailChannel, parsed: ParsedEmail, raw: bytes
+) -> IngestResult:
+    uploads = [
+        UploadedFile(a.filename, a.content_type, a.data, a.content_id) for a in parsed.attachments
+    ]
+    ticket = find_thread(session, parsed)
+    message: Message | None = None
+    if ticket is not None:
+        visible = parsed.visible_text.strip()
+        try:
+            message = add_customer_message(
+                SYSTEM,
+                ticket.id,
+                body_text=parsed.visible_text if visible else parsed.text,
+                body_html=(parsed.visible_html if visible else parsed.html) or None,
+                attachments=uploads,
+                kind=MessageKind.EMAIL,
+                external_id=parsed.message_id,
+            )
+        except Conflict:  # closed: the customer's new message opens a new ticket
+            ticket = None
+    created = ticket is None
+    if ticket is None:
+        subject = strip_reply_prefixes(parsed.subject) or "(no subject)"
+        ticket = create_ticket(
+            SYSTEM,
+            subject=subject[:255],
+            body_text=parsed.text or ("" if uploads else "(empty message)"),
+            body_html=parsed.html,
+            channel="email",
+            customer_identity=("email", parsed.sender.address),
+            customer_name=parsed.sender.name or None,
+            group_id=channel.group_id,
+            attachments=uploads,
+            external_id=parsed.message_id,
+        )
+        message = session.scalars(
+            select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id).limit(1)
+        ).one()
+    assert message is not None
+    if session.get(TicketEmailThread, ticket.id) is None:
+        session.add(TicketEmailThread(ticket_id=ticket.id, channel_id=channel.id))
+    add_participants(session, ticket, channel, parsed)
+    _show_inline_images(message, parsed)
+    _keep_source(session, message, raw)
+    if created and channel.auto_acknowledge and parsed.kind is MailKind.HUMAN:
+        session.flush()
+        email_outbox.queue_acknowledgement(session, ticket, channel)
+    return IngestResult(
+        "created" if created else "appended", ticket_id=ticket.id, message_id=message.id
+    )
+
+
+def _show_inline_images(message: Message, parsed: ParsedEmail) -> None:
+    """Point the HTML's ``cid:`` images at the stored attachments."""
+    inline = {a.content_id for a in parsed.attachments if a.inline and a.content_id}
+    if not inline or not message.body_html:
+        return
+    mapping = {
+        a.content_id: f"/attachments/{a.id}" for a in message.attachments if a.content_id in inline
+    }
+    message.body_html = rewrite_cid_urls(message.body_html, mapping)
+
+
+def _keep_source(session: Session, message: Message, raw: bytes) -> None:
+    """The message as received, downloadable as ``original.eml`` (not bound by the
+    attachment size limit: it is within the email limit, checked before parsing)."""
+    limit = max(current_app.config["HELPDESK"].email_max_bytes, len(raw))
+    session.add(
+        Attachment(
+            message_id=message.id,
+            filename=SOURCE_FILENAME,
+            content_type="message/rfc822",
+            size=len(raw),
+            sha256=store_blob(raw, max_bytes=limit),
+            content_id=None,
+        )
+    )
+
+
+def _store_bounce(
+    session: Session, channel: EmailChannel, uid: int, parsed: ParsedEmail, raw: bytes
+) -> IngestResult:
+    """A bounce becomes an internal note on the ticket of the message it returns, and marks
+    that message's delivery failed; it never opens a ticket."""
+    bounce = parsed.bounce
+    original_id = bounce.original_message_id if bounce else None
+    bounced = None
+    if original_id:
+        bounced = session.scalar(
+            select(Message).where(
+                Message.external_id == original_id, Message.direction == Direction.OUT
+            )
+        )
+    if bounced is None:
+        return _quarantined(session, channel, uid, raw, "bounce about a message we did not send")
+    assert bounce is not None
+    ticket: Ticket = lock_ticket(session, bounced.ticket_id)
+    reason = " ".join(filter(None, [bounce.status, bounce.diagnostic])) or "no reason given"
+    recipient = bounce.recipient or "the recipient"
+    verb = "could not be delivered" if bounce.permanent else "is delayed"
+    note = add_message(
+        session,
+        ticket,
+        direction=Direction.OUT,
+        is_public=False,
+        body_text=f"Mail delivery: the reply {verb} to {recipient}: {reason}",
+        body_html=None,
+        external_id=parsed.message_id,
+    )
+    session.flush()
+    ticket.updated_at = utcnow()
+    audit.record(
+        session,
+        SYSTEM,
+        "message.bounced",
+        ticket_id=ticket.id,
+        customer_id=ticket.customer_id,
+        data={"message_id": note.id, "bounced_message_id": bounced.id, "status": bounce.status},
+    )
+    publish(session, MessageAdded(ticket_snapshot(ticket), message_snapshot(note)))
+    outbox = session.scalar(select(Outbox).where(Outbox.message_id == bounced.id))
+    if outbox is not None and bounce.permanent and outbox.status != OutboxStatus.FAILED:
+        outbox.status = OutboxStatus.FAILED
+        outbox.last_error = f"Bounced: {recipient}: {reason}"[:2000]
+        publish(
+            session,
+            MessageDeliveryChanged(ticket.id, bounced.id, outbox.status, outbox.last_error),
+        )
+    _keep_source(session, note, raw)
+    return IngestResult("bounce", ticket_id=ticket.id, message_id=note.id)
+
+
+def mailbox_channel(channel_id: int) -> EmailChannel | None:
+    """The channel as it is now (for the fetcher, which holds no transaction open)."""
+    return current_session().get(EmailChannel, channel_id, populate_existing=True)

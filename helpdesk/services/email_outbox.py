@@ -1,0 +1,203 @@
+"""Outgoing email: queued with the message, sent by the worker once, retried, reported.
+
+``queue_reply`` runs inside the transaction that writes a public reply, so a reply exists if
+and only if its outbox row does. ``send_due`` (the worker's ``OutboxSender``) claims due rows
+in a short transaction, sends with no transaction open, and records the result guarded by
+the claim, so two workers never send one row twice: PostgreSQL skips rows another worker
+holds (``FOR UPDATE SKIP LOCKED``) and every claim is a compare-and-set on
+``(status, attempts)``, which is also what protects SQLite. A claim is a lease: a worker that
+dies after claiming leaves the row ``sending`` until ``next_attempt_at`` passes, then another
+worker takes it. The one window left is a crash after the SMTP server accepted the message
+and before the result was committed: that message goes out again after the lease, with the
+same Message-ID, which mail clients use to show it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from connectors.email.smtp import SendResult, SendStatus, send
+
+from ..events import MessageDeliveryChanged, publish
+from ..models import (
+    Direction,
+    EmailChannel,
+    Message,
+    Outbox,
+    OutboxStatus,
+    Ticket,
+    TicketEmailThread,
+    utcnow,
+)
+from .email_channels import smtp_config
+from .email_compose import CannotCompose, compose, new_message_id
+from .message_store import add_message
+from .secrets import SecretUnreadable
+from .transaction import current_session, transaction
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)  # longer than any SMTP conversation (timeouts are 30 s)
+MAX_ATTEMPTS = 12
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=2)
+
+ACKNOWLEDGEMENT = (
+    "Thank you for your message. We have received it as request #{number} and will answer "
+    "as soon as we can. To add to your request, reply to this email."
+)
+
+
+def queue_reply(session: Session, ticket: Ticket, message: Message) -> Outbox | None:
+    """Queue ``message`` (a public reply, already flushed) for sending, if the ticket's thread
+    runs through an email channel; gives the message its Message-ID. None otherwise."""
+    thread = session.get(TicketEmailThread, ticket.id)
+    if thread is None:
+        return None
+    channel = session.get(EmailChannel, thread.channel_id)
+    if channel is None:
+        return None
+    smtp_message_id = new_message_id(ticket, message, channel)
+    message.external_id = smtp_message_id
+    outbox = Outbox(
+        message_id=message.id,
+        channel_id=channel.id,
+        status=OutboxStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=utcnow(),
+        smtp_message_id=smtp_message_id,
+    )
+    session.add(outbox)
+    publish(session, MessageDeliveryChanged(ticket.id, message.id, OutboxStatus.QUEUED))
+    return outbox
+
+
+def queue_acknowledgement(session: Session, ticket: Ticket, channel: EmailChannel) -> Message:
+    """The automatic "we got your request" answer to a new ticket from a person."""
+    message = add_message(
+        session,
+        ticket,
+        direction=Direction.OUT,
+        is_public=True,
+        body_text=ACKNOWLEDGEMENT.format(number=ticket.number),
+        body_html=None,
+    )
+    session.flush()
+    queue_reply(session, ticket, message)
+    return message
+
+
+def delivery_status(message_id: int) -> Outbox | None:
+    """The outbox row of a message, for the ticket page."""
+    return current_session().scalar(select(Outbox).where(Outbox.message_id == message_id))
+
+
+def send_due(limit: int = 20, *, now: datetime | None = None, lease: timedelta = LEASE) -> int:
+    """Claim up to ``limit`` due rows and send them; return how many were attempted."""
+    claimed = claim_due(limit, now=now, lease=lease)
+    for outbox_id, attempt in claimed:
+        deliver(outbox_id, attempt)
+    return len(claimed)
+
+
+def _due(now: datetime) -> Any:
+    return select(Outbox.id, Outbox.status, Outbox.attempts).where(
+        Outbox.status.in_([OutboxStatus.QUEUED.value, OutboxStatus.SENDING.value]),
+        Outbox.next_attempt_at <= now,
+    )
+
+
+def claim_due(
+    limit: int, *, now: datetime | None = None, lease: timedelta = LEASE
+) -> list[tuple[int, int]]:
+    """Take due rows (queued, or sending with an expired lease): ``[(id, attempt)]``."""
+    now = now or utcnow()
+    session = current_session()
+    # A cheap read first: on SQLite a write transaction every second would queue behind
+    # (and in front of) every request's writes for nothing.
+    if session.scalar(_due(now).with_only_columns(Outbox.id).limit(1)) is None:
+        session.rollback()
+        return []
+    claimed: list[tuple[int, int]] = []
+    with transaction() as session:
+        stmt = _due(now).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        for outbox_id, status, attempts in session.execute(stmt).all():
+            result = session.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id, Outbox.status == status, Outbox.attempts == attempts)
+                .values(
+                    status=OutboxStatus.SENDING.value,
+                    attempts=attempts + 1,
+                    next_attempt_at=now + lease,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if cast(CursorResult[Any], result).rowcount == 1:
+                claimed.append((outbox_id, attempts + 1))
+    return claimed
+
+
+def deliver(outbox_id: int, attempt: int) -> SendResult | None:
+    """Send one claimed row and record the outcome; None if the row is gone."""
+    session = current_session()
+    outbox = session.get(Outbox, outbox_id, populate_existing=True)
+    if outbox is None:
+        return None
+    try:
+        message = session.get(Message, outbox.message_id, populate_existing=True)
+        channel = session.get(EmailChannel, outbox.channel_id, populate_existing=True)
+        if message is None or channel is None:
+            raise CannotCompose("The message or its channel was deleted.")
+        ticket = session.get(Ticket, message.ticket_id, populate_existing=True)
+        assert ticket is not None
+        composed = compose(session, channel, ticket, message, outbox.smtp_message_id)
+        config = smtp_config(channel)
+    except (CannotCompose, SecretUnreadable) as exc:
+        result = SendResult(SendStatus.PERMANENT_FAILURE, str(exc))
+    else:
+        session.rollback()  # no transaction stays open over the network
+        result = send(config, composed.message, None, composed.recipients)
+    record_result(outbox_id, attempt, result)
+    return result
+
+
+def retry_delay(attempt: int) -> timedelta:
+    return min(RETRY_CAP, RETRY_BASE * 2 ** max(0, attempt - 1))
+
+
+def record_result(outbox_id: int, attempt: int, result: SendResult) -> None:
+    """Write what happened, unless the lease was lost meanwhile (another worker owns it)."""
+    with transaction() as session:
+        outbox = session.get(Outbox, outbox_id, with_for_update=True, populate_existing=True)
+        if outbox is None or outbox.status != OutboxStatus.SENDING or outbox.attempts != attempt:
+            log.warning("outbox %s: lease lost before the result was recorded", outbox_id)
+            return
+        now = utcnow()
+        if result.sent:
+            outbox.status = OutboxStatus.SENT
+            outbox.sent_at = now
+            refused = "; ".join(f"{r}: {c} {t}" for r, (c, t) in result.refused.items())
+            outbox.last_error = f"Refused by the server: {refused}" if refused else None
+        elif result.retry and attempt < MAX_ATTEMPTS:
+            outbox.status = OutboxStatus.QUEUED
+            outbox.next_attempt_at = now + retry_delay(attempt)
+            outbox.last_error = result.message[:2000]
+        else:
+            outbox.status = OutboxStatus.FAILED
+            outbox.last_error = result.message[:2000]
+        ticket_id = session.scalar(select(Message.ticket_id).where(Message.id == outbox.message_id))
+        if ticket_id is not None:
+            publish(
+                session,
+                MessageDeliveryChanged(
+                    ticket_id, outbox.message_id, outbox.status, outbox.last_error
+                ),
+            )
+    log.info("outbox %s: attempt %d: %s (%s)", outbox_id, attempt, result.status, result.message)

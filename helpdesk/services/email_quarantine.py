@@ -1,0 +1,78 @@
+"""Inbound mail that could not become a ticket message: kept whole, with the reason, for admins.
+
+Nothing fetched is ever dropped: a message too large, unparsable, from an address that is not
+one, or a bounce about mail we never sent lands here. The raw bytes go to the blob store
+(see ``EmailQuarantine``); fetched again (after a UIDVALIDITY change) it is not kept twice.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import EmailChannel, EmailQuarantine, utcnow
+from .attachments import blob_path, store_blob
+from .errors import NotFound
+from .permissions import Actor, Permission, require
+from .transaction import current_session, transaction
+
+HELD, RELEASED, DELETED = "held", "released", "deleted"
+
+
+def quarantine(
+    session: Session, channel: EmailChannel, uid: int, raw: bytes, reason: str
+) -> tuple[EmailQuarantine, bool]:
+    """Keep ``raw`` with ``reason`` (inside the caller's transaction); return the row and
+    whether it is new (False: the same bytes were already quarantined on this channel)."""
+    limit = max(current_app.config["HELPDESK"].email_max_bytes, len(raw))
+    digest = store_blob(raw, max_bytes=limit)
+    existing = session.scalar(
+        select(EmailQuarantine).where(
+            EmailQuarantine.channel_id == channel.id, EmailQuarantine.sha256 == digest
+        )
+    )
+    if existing is not None:
+        return existing, False
+    row = EmailQuarantine(
+        channel_id=channel.id,
+        uid=uid,
+        reason=reason[:2000],
+        sha256=digest,
+        size=len(raw),
+        state=HELD,
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def list_quarantine(actor: Actor, channel_id: int | None = None) -> list[EmailQuarantine]:
+    """Held messages, newest first (of one channel, or of all)."""
+    require(actor, Permission.CHANNEL_ADMIN)
+    stmt = select(EmailQuarantine).where(EmailQuarantine.state == HELD)
+    if channel_id is not None:
+        stmt = stmt.where(EmailQuarantine.channel_id == channel_id)
+    return list(current_session().scalars(stmt.order_by(EmailQuarantine.id.desc())))
+
+
+def quarantined_source(actor: Actor, quarantine_id: int) -> bytes:
+    """The raw message as it was fetched, for download."""
+    require(actor, Permission.CHANNEL_ADMIN)
+    row = current_session().get(EmailQuarantine, quarantine_id)
+    if row is None:
+        raise NotFound(_l("Quarantined message %(id)s not found.", id=quarantine_id))
+    return blob_path(row.sha256).read_bytes()
+
+
+def resolve_quarantined(actor: Actor, quarantine_id: int, state: str = DELETED) -> None:
+    """Mark a held message released (dealt with by hand) or deleted; its bytes stay until
+    the row goes, so the decision can be undone."""
+    require(actor, Permission.CHANNEL_ADMIN)
+    with transaction() as session:
+        row = session.get(EmailQuarantine, quarantine_id)
+        if row is None:
+            raise NotFound(_l("Quarantined message %(id)s not found.", id=quarantine_id))
+        row.state = RELEASED if state == RELEASED else DELETED
+        row.resolved_at = utcnow()

@@ -1,0 +1,120 @@
+"""Which ticket an inbound email continues, and who else is on its thread."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.email import ParsedEmail, ticket_numbers_in_subject
+
+from ..models import (
+    CustomerIdentity,
+    EmailChannel,
+    IdentityKind,
+    Message,
+    Ticket,
+    TicketParticipant,
+)
+
+_MAX_MERGE_HOPS = 20
+
+
+def find_thread(session: Session, parsed: ParsedEmail) -> Ticket | None:
+    """The ticket ``parsed`` replies to, or None for a new conversation.
+
+    First the Message-IDs it answers (In-Reply-To, then References from the newest), against
+    every stored Message-ID: inbound ones and those we generated for our replies. Then a
+    ``[#number]`` token in the subject, but only from someone already on that ticket (its
+    customer or a Cc participant): anyone can type a ticket number, and a stranger must not
+    be able to write into someone else's case. A merged ticket resolves to its target.
+    """
+    wanted = list(dict.fromkeys([*filter(None, [parsed.in_reply_to]), *parsed.references[::-1]]))
+    if wanted:
+        rows = session.execute(
+            select(Message.external_id, Message.ticket_id).where(Message.external_id.in_(wanted))
+        ).all()
+        found = {external_id: ticket_id for external_id, ticket_id in rows}
+        for message_id in wanted:
+            if message_id in found:
+                return follow_merges(session, found[message_id])
+    sender = parsed.sender.address
+    for number in ticket_numbers_in_subject(parsed.subject):
+        ticket = session.scalar(select(Ticket).where(Ticket.number == number))
+        if ticket is not None and is_participant(session, ticket, sender):
+            return follow_merges(session, ticket.id)
+    return None
+
+
+def follow_merges(session: Session, ticket_id: int) -> Ticket | None:
+    ticket = session.get(Ticket, ticket_id, populate_existing=True)
+    for _ in range(_MAX_MERGE_HOPS):
+        if ticket is None or ticket.merged_into_id is None:
+            return ticket
+        ticket = session.get(Ticket, ticket.merged_into_id, populate_existing=True)
+    return ticket
+
+
+def is_participant(session: Session, ticket: Ticket, email: str) -> bool:
+    """True if ``email`` is one of the ticket customer's addresses or a Cc participant."""
+    address = email.strip().lower()
+    owner = session.scalar(
+        select(CustomerIdentity.id).where(
+            CustomerIdentity.customer_id == ticket.customer_id,
+            CustomerIdentity.kind == IdentityKind.EMAIL,
+            CustomerIdentity.value == address,
+        )
+    )
+    if owner is not None:
+        return True
+    copied = session.scalar(
+        select(TicketParticipant.id).where(
+            TicketParticipant.ticket_id == ticket.id, TicketParticipant.email == address
+        )
+    )
+    return copied is not None
+
+
+def add_participants(
+    session: Session, ticket: Ticket, channel: EmailChannel, parsed: ParsedEmail
+) -> list[str]:
+    """Keep the Cc addresses (and a sender who is not the customer) on the ticket's thread,
+    so that replies reach them and their ``[#number]`` replies are recognized."""
+    candidates = {a.address.lower(): a.name for a in parsed.cc if "@" in a.address}
+    sender = parsed.sender.address.lower()
+    if "@" in sender:
+        candidates.setdefault(sender, parsed.sender.name)
+    candidates.pop(channel.address.lower(), None)
+    if not candidates:
+        return []
+    customer_addresses = set(
+        session.scalars(
+            select(CustomerIdentity.value).where(
+                CustomerIdentity.customer_id == ticket.customer_id,
+                CustomerIdentity.kind == IdentityKind.EMAIL,
+            )
+        )
+    )
+    known = set(
+        session.scalars(
+            select(TicketParticipant.email).where(TicketParticipant.ticket_id == ticket.id)
+        )
+    )
+    added = []
+    for address, name in candidates.items():
+        if address in customer_addresses or address in known or len(address) > 320:
+            continue
+        session.add(
+            TicketParticipant(ticket_id=ticket.id, email=address, name=name[:200], role="cc")
+        )
+        added.append(address)
+    return added
+
+
+def cc_addresses(session: Session, ticket_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(TicketParticipant.email)
+            .where(TicketParticipant.ticket_id == ticket_id, TicketParticipant.role == "cc")
+            .order_by(TicketParticipant.id)
+        )
+    )
