@@ -24,6 +24,7 @@ from .events import (
     CustomerChanged,
     DomainEvent,
     MessageAdded,
+    MessageDeliveryChanged,
     NotificationCreated,
     TicketCreated,
     TicketMerged,
@@ -83,6 +84,14 @@ def rooms_for(event: DomainEvent) -> list[tuple[str, str, dict[str, Any]]]:
             f"customer:{event.target['customer_id']}",
         ):
             out.append((event.name, room, payload))
+    elif isinstance(event, MessageDeliveryChanged):
+        out.append(
+            (
+                event.name,
+                f"ticket:{event.ticket_id}",
+                {"message_id": event.message_id, "status": event.status, "error": event.error},
+            )
+        )
     elif isinstance(event, NotificationCreated):
         out.append((event.name, f"user:{event.user_id}", {"notification": event.notification}))
     elif isinstance(event, CustomerChanged):

@@ -35,6 +35,7 @@ from .labels import LABELS, label
 from .models import PRIORITY_NAMES, Customer, Status, Ticket, User
 from .services import (
     attachments,
+    email_outbox,
     messages,
     notifications,
     queue_views,
@@ -206,6 +207,9 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
     history = list_tickets(actor, TicketFilter(customer_id=ticket.customer_id), limit=11)
     other_tickets = [t for t in history.tickets if t["id"] != ticket.id][:10]
     seen = conversation[-1].id if conversation else 0
+    deliveries = email_outbox.delivery_statuses(
+        m.id for m in conversation if m.is_public and m.direction == "out"
+    )
     config = {
         "ticket_id": ticket.id,
         "number": ticket.number,
@@ -225,6 +229,12 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
             "assignee_id": _("Assignee"),
             "tags": _("Tags"),
             "subject": _("Subject"),
+        },
+        "delivery": {
+            "queued": _("Queued"),
+            "sending": _("Sending"),
+            "sent": _("Sent"),
+            "failed": _("Not delivered"),
         },
         "text": {
             "system": _("System"),
@@ -247,6 +257,7 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
             customer=customer,
             organization=customer.organization if customer else None,
             other_tickets=other_tickets,
+            deliveries=deliveries,
             more_tickets=history.next_cursor is not None,
             message_form=message_form,
             statuses=SETTABLE_STATUSES,

@@ -160,3 +160,16 @@ def test_notifications_reach_only_their_user(app, client):
     assert note["notification"]["kind"] == "assigned"
     assert note["notification"]["number"] == ticket.number
     assert received(theirs, "notification") == []
+
+
+def test_delivery_changes_go_to_the_ticket_room_only(app):
+    from helpdesk.events import MessageDeliveryChanged
+
+    routed = rooms_for(MessageDeliveryChanged(5, 9, "failed", "550 5.1.1 No such user"))
+    assert routed == [
+        (
+            "message.delivery",
+            "ticket:5",
+            {"message_id": 9, "status": "failed", "error": "550 5.1.1 No such user"},
+        )
+    ]

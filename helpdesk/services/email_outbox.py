@@ -15,6 +15,7 @@ same Message-ID, which mail clients use to show it once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -95,6 +96,15 @@ def queue_acknowledgement(session: Session, ticket: Ticket, channel: EmailChanne
 def delivery_status(message_id: int) -> Outbox | None:
     """The outbox row of a message, for the ticket page."""
     return current_session().scalar(select(Outbox).where(Outbox.message_id == message_id))
+
+
+def delivery_statuses(message_ids: Iterable[int]) -> dict[int, Outbox]:
+    """Outbox rows by message id, for a whole conversation in one query."""
+    ids = list(message_ids)
+    if not ids:
+        return {}
+    rows = current_session().scalars(select(Outbox).where(Outbox.message_id.in_(ids)))
+    return {row.message_id: row for row in rows}
 
 
 def send_due(limit: int = 20, *, now: datetime | None = None, lease: timedelta = LEASE) -> int:

@@ -273,6 +273,22 @@
     });
   });
 
+  // Outgoing email: queued → sent, or not delivered with the server's reason.
+  socket.on("message.delivery", function (payload) {
+    const article = document.querySelector('[data-message-id="' + payload.message_id + '"]');
+    if (!article) return;
+    let badge = article.querySelector("[data-delivery]");
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.dataset.delivery = payload.message_id;
+      const time = article.querySelector("header time");
+      article.querySelector("header").insertBefore(badge, time);
+    }
+    badge.className = "delivery " + payload.status;
+    badge.textContent = config.delivery[payload.status] || payload.status;
+    badge.title = payload.error || "";
+  });
+
   // After a reconnect, reload the conversation from the server: events missed are not replayed.
   window.Dangol.onResync(function () {
     fetch(window.location.href, { credentials: "same-origin" })

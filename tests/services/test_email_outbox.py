@@ -194,3 +194,24 @@ def test_two_senders_never_send_one_reply_twice(app, channel, sink):
     assert len(ids) == len(set(ids)) == len(replies)
     assert {outbox_of(r.id).status for r in replies} == {"sent"}
     assert {outbox_of(r.id).attempts for r in replies} == {1}
+
+
+def test_the_ticket_page_shows_each_replys_delivery(channel, sink, client):
+    from tests.conftest import login
+
+    agent = make_user()
+    ticket = inbound_ticket(channel)
+    sent = messages.reply_to_ticket(actor(agent), ticket.id, body_text="First answer")
+    login(client, agent.email)
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert f'class="delivery queued" data-delivery="{sent.id}"' in page
+    email_outbox.send_due()
+    refused = messages.reply_to_ticket(actor(agent), ticket.id, body_text="Second answer")
+    sink.reject_next(1, 550, "5.1.1 No such user")
+    email_outbox.send_due()
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert f'class="delivery sent" data-delivery="{sent.id}"' in page
+    assert (
+        f'class="delivery failed" data-delivery="{refused.id}" title="550 5.1.1 No such user"'
+        in page
+    )
