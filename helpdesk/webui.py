@@ -32,7 +32,7 @@ from wtforms.validators import AnyOf, DataRequired, Optional
 
 from .extensions import db
 from .labels import LABELS, label
-from .models import PRIORITY_NAMES, Customer, Status, Ticket, User
+from .models import PRIORITY_NAMES, Channel, Customer, Status, Ticket, User
 from .services import (
     attachments,
     email_outbox,
@@ -84,9 +84,20 @@ def ticket_list():  # type: ignore[no-untyped-def]
     actor = me()
     views = queue_views.views_for(actor)
     key = request.args.get("view", "open")
-    view = next((v for v in views if v.key == key), None)
-    if view is None:
-        abort(404)
+    form_filter = _filter_from(request.args)
+    if key == "filter":  # an ad-hoc view from the filter form, not saved (yet)
+        try:
+            view = queue_views.QueueView(
+                "filter", TicketFilter(**queue_views.clean_filter(form_filter))
+            )
+        except Invalid as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("web.ticket_list"))
+    else:
+        found = next((v for v in views if v.key == key), None)
+        if found is None:
+            abort(404)
+        view = found
     sort = request.args.get("sort", "-updated_at")
     if sort not in SORTS:
         sort = "-updated_at"
@@ -97,7 +108,7 @@ def ticket_list():  # type: ignore[no-untyped-def]
         "sort": sort,
         "paged": bool(request.args.get("cursor")),
         "complete": page.next_cursor is None,
-        "filters": {v.key: queue_views.filter_json(v.filter) for v in views},
+        "filters": {v.key: queue_views.filter_json(v.filter) for v in [*views, view]},
         "cap": queue_views.COUNT_CAP,
         "me": current_user.id,
         "agents": {u.id: u.name for u in users.list_users(actor)},
@@ -122,6 +133,9 @@ def ticket_list():  # type: ignore[no-untyped-def]
         agents=[u for u in users.list_users(actor) if u.role in ("agent", "admin")],
         statuses=SETTABLE_STATUSES,
         priorities=list(PRIORITY_NAMES.values()),
+        all_statuses=[s.value for s in Status],
+        channels=[c.value for c in Channel],
+        form_filter=form_filter,
     )
 
 
@@ -158,6 +172,43 @@ def bulk_edit():  # type: ignore[no-untyped-def]
     for ticket_id, reason in result.skipped.items():
         flash(_("Ticket %(id)s skipped: %(reason)s", id=ticket_id, reason=reason), "warning")
     return redirect(back)
+
+
+_FILTER_PARAMS = ("status", "priority", "channel", "tag", "assignee_id", "group_id", "customer_id")
+
+
+def _filter_from(form) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The filter form's fields (a query string or a POST body) as ``clean_filter`` takes them."""
+    data: dict[str, Any] = {"statuses": form.getlist("status")}
+    for name in ("priority", "channel", "tag", "assignee_id", "group_id", "customer_id"):
+        data[name] = form.get(name) or None
+    if data["assignee_id"] == "none":
+        data["assignee_id"], data["unassigned"] = None, True
+    return data
+
+
+@bp.post("/views")
+@login_required
+def save_view():  # type: ignore[no-untyped-def]
+    try:
+        saved = queue_views.save_view(
+            me(), request.form.get("name", ""), _filter_from(request.form)
+        )
+    except Invalid as exc:
+        flash(exc.message, "error")
+        return redirect(
+            url_for("web.ticket_list", view="filter", **request.form.to_dict(flat=False))
+        )
+    flash(_("View saved."), "success")
+    return redirect(url_for("web.ticket_list", view=f"saved:{saved.id}"))
+
+
+@bp.post("/views/<int:view_id>/delete")
+@login_required
+def delete_view(view_id: int):  # type: ignore[no-untyped-def]
+    queue_views.delete_view(me(), view_id)
+    flash(_("View deleted."), "success")
+    return redirect(url_for("web.ticket_list"))
 
 
 @bp.get("/tickets/counts")

@@ -362,3 +362,33 @@ def test_bulk_changes_from_the_queue(app, client):
         },
     )
     assert offsite.headers["Location"] == "/tickets"
+
+
+def test_filter_the_queue_then_save_it_as_a_view(app, client):
+    agent = make_user()
+    make_ticket(subject="긴급 채팅", priority="urgent", channel="chat")
+    make_ticket(subject="Calm email", priority="low")
+    login(client, agent.email)
+    shown = client.get("/tickets?view=filter&priority=urgent&channel=chat").get_data(as_text=True)
+    assert "긴급 채팅" in shown and "Calm email" not in shown
+    assert 'name="name"' in shown  # offered to save it
+    saved = client.post(
+        "/views",
+        data={
+            "name": "급한 채팅",
+            "priority": "urgent",
+            "channel": "chat",
+            "csrf_token": csrf_token(client, "/tickets?view=filter&priority=urgent"),
+        },
+    )
+    key = saved.headers["Location"].split("view=")[1].replace("%3A", ":")
+    page = client.get(f"/tickets?view={key}").get_data(as_text=True)
+    assert 'class="saved-view"' in page and "급한 채팅" in page
+    assert "긴급 채팅" in page and "Calm email" not in page
+    assert client.get("/tickets/counts").get_json()[key] == 1
+    client.post(
+        f"/views/{key.split(':')[1]}/delete", data={"csrf_token": csrf_token(client, "/tickets")}
+    )
+    assert client.get(f"/tickets?view={key}").status_code == 404
+    bad = client.get("/tickets?view=filter&status=done", follow_redirects=True)
+    assert "Unknown status: done." in bad.get_data(as_text=True)

@@ -95,6 +95,7 @@ class TicketListArgs(ma.Schema):
     organization = fields.Int()
     tag = fields.Str()
     channel = fields.Str(validate=validate.OneOf(CHANNELS))
+    priority = fields.Str(validate=validate.OneOf(["low", "normal", "high", "urgent"]))
     updated_since = AwareDateTime()
     sort = fields.Str(load_default="-updated_at", validate=validate.OneOf(SORTS))
     cursor = fields.Str()

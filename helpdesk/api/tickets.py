@@ -82,6 +82,7 @@ class Tickets(MethodView):
             organization_id=args.get("organization"),
             tag=args.get("tag"),
             channel=args.get("channel"),
+            priority=args.get("priority"),
             updated_since=args.get("updated_since"),
         )
         _assignee_filter(args.get("assignee"), flt)

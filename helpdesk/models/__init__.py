@@ -7,6 +7,7 @@ from .email_channel import EmailChannel, EmailQuarantine, TicketEmailThread, Tic
 from .message import Attachment, Direction, Message, MessageKind
 from .notification import Notification, NotificationKind
 from .outbox import Outbox, OutboxStatus
+from .saved_view import SavedView
 from .ticket import (
     OPEN_STATUSES,
     PRIORITY_NAMES,
@@ -45,6 +46,7 @@ __all__ = [
     "OutboxStatus",
     "Priority",
     "Role",
+    "SavedView",
     "Status",
     "Tag",
     "Ticket",

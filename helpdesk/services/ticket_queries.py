@@ -34,6 +34,7 @@ from ..models import Channel, Status, Tag, Ticket, ticket_tags
 from ..models.base import UTCDateTime
 from .errors import Invalid
 from .permissions import Actor, Permission, require
+from .ticket_fields import parse_priority
 from .ticket_rows import page_rows_statement, row_to_dict
 from .transaction import current_session
 
@@ -51,6 +52,7 @@ class TicketFilter:
     organization_id: int | None = None
     tag: str | None = None
     channel: str | None = None
+    priority: str | None = None  # a name: low, normal, high, urgent
     updated_since: datetime | None = None
 
 
@@ -101,6 +103,7 @@ _TERMS: dict[str, ColumnElement[bool]] = {
     "customer_id": _t.c.customer_id == bindparam("customer_id"),
     "organization_id": _t.c.organization_id == bindparam("organization_id"),
     "channel": _t.c.channel == bindparam("channel"),
+    "priority": _t.c.priority == bindparam("priority"),
     "tag": _t.c.id.in_(
         select(ticket_tags.c.ticket_id)
         .join(Tag.__table__, Tag.__table__.c.id == ticket_tags.c.tag_id)
@@ -143,6 +146,8 @@ def _filter_values(actor: Actor, flt: TicketFilter) -> dict[str, Any]:
                 fields={"channel": ["unknown"]},
             )
         values["channel"] = flt.channel
+    if flt.priority is not None:
+        values["priority"] = parse_priority(flt.priority)
     if flt.tag is not None:
         values["tag"] = flt.tag.strip().lower()
     if flt.updated_since is not None:

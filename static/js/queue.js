@@ -33,6 +33,7 @@
     if (flt.customer_id !== null && t.customer_id !== flt.customer_id) return false;
     if (flt.organization_id !== null && t.organization_id !== flt.organization_id) return false;
     if (flt.channel !== null && t.channel !== flt.channel) return false;
+    if (flt.priority !== null && t.priority !== flt.priority) return false;
     if (flt.tag !== null && (t.tags || []).indexOf(flt.tag) < 0) return false;
     return true;
   }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from helpdesk.services import queue_views, tickets
+from helpdesk.services.errors import Invalid, NotFound
 from helpdesk.services.permissions import SYSTEM
 from helpdesk.services.ticket_queries import TicketFilter, count_tickets
 from tests.factories import actor, make_group, make_ticket, make_user
@@ -49,3 +52,49 @@ def test_the_browser_gets_each_views_filter_as_plain_json(app):
     assert data["assignee_id"] == agent.id
     assert sorted(data["statuses"]) == ["new", "on-hold", "open", "pending"]
     assert data["unassigned"] is False and data["group_id"] is None and data["tag"] is None
+
+
+def test_an_agent_saves_a_filter_as_a_view_of_their_own(app):
+    agent, other = make_user(), make_user()
+    make_ticket(priority="urgent", tags=["vip"], channel="chat")
+    make_ticket(priority="urgent", channel="chat")
+    make_ticket(priority="low", tags=["vip"], channel="chat")
+
+    saved = queue_views.save_view(
+        actor(agent),
+        "  Urgent   VIP chats ",
+        {"statuses": ["new", "open"], "priority": "urgent", "tag": "VIP", "channel": "chat"},
+    )
+    assert saved.name == "Urgent VIP chats"
+    assert saved.filter == {
+        "statuses": ["new", "open"],
+        "priority": "urgent",
+        "tag": "vip",
+        "channel": "chat",
+    }
+    view = queue_views.find_view(actor(agent), f"saved:{saved.id}")
+    assert view is not None and view.name == "Urgent VIP chats"
+    assert queue_views.view_counts(actor(agent), [view]) == {f"saved:{saved.id}": 1}
+    assert queue_views.find_view(actor(other), f"saved:{saved.id}") is None  # not theirs
+
+    with pytest.raises(NotFound):
+        queue_views.delete_view(actor(other), saved.id)
+    queue_views.delete_view(actor(agent), saved.id)
+    assert queue_views.find_view(actor(agent), f"saved:{saved.id}") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "flt", "field"),
+    [
+        ("", {"priority": "high"}, "name"),
+        ("Nothing", {}, "filter"),
+        ("Bad status", {"statuses": ["done"]}, "statuses"),
+        ("Bad priority", {"priority": "critical"}, "priority"),
+        ("Bad channel", {"channel": "fax"}, "channel"),
+        ("Bad group", {"group_id": "billing"}, "group_id"),
+    ],
+)
+def test_saving_a_view_explains_what_is_wrong(app, name, flt, field):
+    with pytest.raises(Invalid) as refused:
+        queue_views.save_view(actor(make_user()), name, flt)
+    assert field in refused.value.fields
