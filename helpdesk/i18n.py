@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_login import current_user
 
 from .extensions import babel
@@ -49,6 +49,13 @@ def local_datetime(value: datetime | str | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt)  # Flask-Babel converts to the selected time zone
 
 
+def duration(value: timedelta | None) -> str:
+    """A length of time in words, in the viewer's language ("3 hours", "3시간")."""
+    if value is None:
+        return "—"
+    return str(format_timedelta(value, granularity="minute", threshold=1.5))
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(
         app,
@@ -57,4 +64,5 @@ def init_app(app: Flask) -> None:
         default_translation_directories="translations",
     )
     app.jinja_env.filters["localtime"] = local_datetime
+    app.jinja_env.filters["duration"] = duration
     app.jinja_env.globals["get_locale"] = get_locale

@@ -35,6 +35,8 @@ from .labels import LABELS, label
 from .models import PRIORITY_NAMES, Channel, Customer, Status, Ticket, User
 from .services import (
     attachments,
+    customer_profile,
+    customers,
     email_outbox,
     messages,
     notifications,
@@ -319,6 +321,44 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
             config=config,
         ),
         status_code,
+    )
+
+
+@bp.get("/customers/<int:customer_id>")
+@login_required
+def customer_page(customer_id: int):  # type: ignore[no-untyped-def]
+    """The customer's profile: identities, service summary, tickets and one live timeline."""
+    actor = me()
+    customer = customers.get_customer(actor, customer_id)
+    kind = request.args.get("kind", "all")
+    entries, next_cursor = customer_profile.customer_timeline(
+        actor, customer_id, kind=kind, cursor=request.args.get("cursor")
+    )
+    summary = customer_profile.service_summary(actor, customer_id)
+    history = list_tickets(actor, TicketFilter(customer_id=customer_id), limit=20)
+    agents = {u.id: u.name for u in users.list_users(actor)}
+    config = {
+        "customer_id": customer_id,
+        "customer_name": customer.name,
+        "kind": kind,
+        "agents": agents,
+        "labels": {value: label(value) for value in LABELS},
+        "locale": str(get_locale()),
+        "timezone": current_user.timezone,
+        "ticket_url": url_for("web.ticket_page", number=0).removesuffix("0"),
+        "text": {"note": _("Internal note")},
+    }
+    return render_template(
+        "customer.html",
+        customer=customer,
+        entries=entries,
+        next_cursor=next_cursor,
+        kind=kind,
+        summary=summary,
+        tickets=history.tickets,
+        more_tickets=history.next_cursor is not None,
+        agents=agents,
+        config=config,
     )
 
 

@@ -392,3 +392,19 @@ def test_filter_the_queue_then_save_it_as_a_view(app, client):
     assert client.get(f"/tickets?view={key}").status_code == 404
     bad = client.get("/tickets?view=filter&status=done", follow_redirects=True)
     assert "Unknown status: done." in bad.get_data(as_text=True)
+
+
+def test_customer_profile_page(app, client):
+    sales = make_user("sales")
+    customer = make_customer(name="이수진")
+    ticket = make_ticket(customer, subject="환불 문의", body_text="환불해 주세요")
+    messages.add_note(actor(sales), ticket.id, body_text="VIP 고객")
+    login(client, sales.email)
+    page = client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert "이수진" in page and f"#{ticket.number} 환불 문의" in page
+    assert "환불해 주세요" in page and "VIP 고객" in page
+    notes = client.get(f"/customers/{customer.id}?kind=notes").get_data(as_text=True)
+    assert "VIP 고객" in notes and "환불해 주세요" not in notes
+    assert client.get("/customers/999999").status_code == 404
+    ticket_page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert f'href="/customers/{customer.id}"' in ticket_page

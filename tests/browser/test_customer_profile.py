@@ -1,0 +1,40 @@
+"""Customer 360 in a real browser: an agent's reply shows up live on a sales rep's open profile."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.test_staff_pages import sign_in
+from tests.factories import make_customer, make_ticket, make_user
+
+
+def test_an_agents_reply_appears_live_on_the_sales_reps_profile(
+    app, browser, live_server, screenshot
+):
+    agent = make_user(name="김지민", locale="ko")
+    sales = make_user("sales", name="Park Seojun", locale="en")
+    customer = make_customer(name="이수진")
+    ticket = make_ticket(customer, subject="배송 문의", body_text="언제 오나요?")
+
+    rep_context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    rep = rep_context.new_page()
+    sign_in(rep, live_server, sales.email)
+    rep.goto(f"{live_server.url}/customers/{customer.id}")
+    rep.locator("html[data-customer-room=joined]").wait_for(state="attached")
+    expect(rep.locator(".summary [data-summary=open]")).to_have_text("1")
+
+    agent_context = browser.new_context(locale="ko-KR")
+    page = agent_context.new_page()
+    sign_in(page, live_server, agent.email)
+    page.goto(f"{live_server.url}/tickets/{ticket.number}")
+    page.fill("textarea[name=body]", "내일 오전에 도착합니다.")
+    page.click("button[name=kind][value=reply]")
+    page.wait_for_selector("text=답변을 보냈습니다.")
+
+    newest = rep.locator(".timeline article.message").first
+    expect(newest).to_contain_text("내일 오전에 도착합니다.", timeout=5000)
+    expect(newest).to_contain_text("김지민")
+    expect(newest.locator(".on-ticket")).to_have_text(f"#{ticket.number} 배송 문의")
+    screenshot(rep, "customer-profile-en")
+    rep_context.close()
+    agent_context.close()
