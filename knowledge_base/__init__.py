@@ -1,0 +1,1 @@
+"""Knowledge base search: Korean- and English-aware full-text search of articles and tickets."""
