@@ -49,6 +49,13 @@ def init_app(app: Flask) -> None:
         referrer_policy="same-origin",
     )
 
+    def _discard_failed_transaction() -> None:
+        # The error page reads too (the signed-in user, the bell): a transaction the failed
+        # request left aborted would turn the page itself into a second error.
+        from .extensions import db
+
+        db.session.rollback()
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         if wants_json():
@@ -59,6 +66,7 @@ def init_app(app: Flask) -> None:
                 }
             }
             return jsonify(body), exc.code or 500, _extra_headers(exc)
+        _discard_failed_transaction()
         page = render_template("error.html", code=exc.code, message=exc.description)
         return page, exc.code, _extra_headers(exc)
 
@@ -75,4 +83,5 @@ def init_app(app: Flask) -> None:
                     }
                 }
             ), 500
+        _discard_failed_transaction()
         return render_template("error.html", code=500, message=None), 500

@@ -408,3 +408,21 @@ def test_customer_profile_page(app, client):
     assert client.get("/customers/999999").status_code == 404
     ticket_page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
     assert f'href="/customers/{customer.id}"' in ticket_page
+
+
+def test_a_failed_query_still_gets_a_plain_error_page(app, client, monkeypatch, caplog):
+    from sqlalchemy import text
+
+    from helpdesk.extensions import db
+    from helpdesk.services import queue_views
+
+    def broken(*_args, **_kwargs):
+        db.session().execute(text("SELECT * FROM no_such_table"))
+
+    login(client, make_user().email)
+    monkeypatch.setattr(queue_views, "view_counts", broken)
+    response = client.get("/tickets")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "no_such_table" not in page and "Traceback" not in page
+    assert "<h1>" in page and 'class="bell"' in page  # the page itself rendered, signed in
