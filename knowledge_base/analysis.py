@@ -2,7 +2,9 @@
 
 This module knows nothing about the search engine: it turns text into terms (for the index),
 a query string into clauses of terms (for the query builder), and text plus the matched terms
-into an HTML snippet. The engine adapter in ``search.py`` feeds the terms to the index.
+into an HTML snippet. The engine adapter (``schema.py``, ``queries.py``) feeds the terms to the
+index. Text to terms is ``terms.py`` and the word lists are ``vocabulary.py``; this module
+builds queries and snippets on them and is the one the rest of the package imports.
 
 - Text is NFKC-normalized first: Korean typed on macOS arrives decomposed (NFD jamo) and is
   composed into syllables; full-width Latin letters and digits become ASCII ones.
@@ -25,89 +27,33 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
-# The Porter stemmer and stop list of Whoosh's StemFilter/StopFilter, used as plain functions and
-# data so that this module does not depend on the engine's analysis pipeline.
-from whoosh.analysis import STOP_WORDS
-from whoosh.lang.porter import stem as _porter_stem
-
-_HANGUL = "\uac00-\ud7a3"
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(
-    r"(?P<email>[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)+)"
-    rf"|(?P<hangul>[{_HANGUL}]+)"
-    rf"|(?P<cjk>[{_CJK}]+)"
-    rf"|(?P<word>[^\W_{_HANGUL}{_CJK}]+)",
-    re.IGNORECASE,
+from .terms import (
+    TOKEN,
+    Token,
+    hangul_terms,
+    index_terms,
+    normalize,
+    normalize_mapped,
+    scan,
+    tokens,
+    word_term,
 )
-_EMAIL_PARTS = re.compile(r"[^\W_]+")
+from .vocabulary import ENDINGS, ONE_SYLLABLE_NOUNS, QUERY_STOP_WORDS, SYNONYMS
 
-# Synonyms: loanwords and abbreviations that users write in either language. Applied to queries
-# only; each entry must be a single word. Add a row to add a group.
-SYNONYMS: tuple[tuple[str, ...], ...] = (
-    ("로그인", "login", "signin"),
-    ("로그아웃", "logout"),
-    ("앱", "app", "어플", "애플리케이션", "어플리케이션", "application"),
-    ("비밀번호", "password", "패스워드", "비번"),
-    ("환불", "refund"),
-    ("결제", "payment"),
-    ("배송", "delivery", "shipping"),
-    ("주문", "order"),
-    ("취소", "cancel"),
-    ("계정", "account"),
-    ("이메일", "email", "메일"),
-    ("쿠폰", "coupon"),
-    ("영수증", "receipt"),
-    ("오류", "error", "에러"),
-    ("업데이트", "update"),
-    ("교환", "exchange"),
-    ("반품", "return"),
-    ("회원가입", "signup"),
-    ("카드", "card"),
-)
-
-# Particles and endings stripped from the end of a Korean query word, longest first. Stripping
-# only makes them optional: their bigrams still rank exact forms higher.
-_ENDINGS = tuple(
-    sorted(
-        {
-            *("에서는", "에서도", "에게서", "으로는", "으로도", "이라고", "이라는", "에서"),
-            *("에게", "한테", "께서", "으로", "부터", "까지", "처럼", "보다", "마다", "이나"),
-            *("이랑", "라고", "라는", "은", "는", "이", "가", "을", "를", "에", "의", "로"),
-            *("와", "과", "도", "만", "랑", "요", "하려면", "하려고", "하는데", "하는", "하고"),
-            *("하기", "하면", "하니", "하세요", "해주세요", "해요", "했어요", "했는데"),
-            *("했습니다", "합니다", "하나요", "할", "한", "해", "되나요", "돼요", "되요"),
-            *("됐어요", "되었어요", "됩니다", "안돼요", "안되요", "이요", "인데", "입니다"),
-            *("이에요", "예요", "어요", "아요", "습니다", "네요", "는데", "까요", "세요"),
-            *("어서", "아서", "고요", "죠", "어", "아"),
-        },
-        key=len,
-        reverse=True,
-    )
-)
-# One-syllable nouns whose particle may be stripped from a two-syllable query word (앱이 -> 앱).
-# Other two-syllable words keep their last syllable: 문의 is a word, not 문 + 의.
-_ONE_SYLLABLE_NOUNS = frozenset("앱폰돈값글옷책표키집차")
-# Words that carry no topic in a Korean question ("어떻게 환불하나요"): left out of a query unless
-# it has nothing else, so that a document does not need them to match.
-_QUERY_STOP_WORDS = frozenset(
-    {
-        *("어떻게", "왜", "안", "안돼요", "안되요", "안됨", "돼요", "되나요", "하나요", "있나요"),
-        *("있어요", "없어요", "해요", "해주세요", "주세요", "좀", "너무", "정말", "그리고"),
-        *("제가", "저는", "나요", "합니다", "싶어요", "싶습니다", "어디서", "언제", "뭐"),
-        *("어디", "무엇", "문의드립니다", "부탁드립니다", "감사합니다", "알려주세요"),
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One term and where it came from: ``text[start:end]`` of the text given to ``tokens``."""
-
-    term: str
-    start: int
-    end: int
+__all__ = [
+    "SYNONYMS",
+    "QueryClause",
+    "Token",
+    "WordQuery",
+    "analyze_prefix",
+    "analyze_query",
+    "excerpt",
+    "highlight",
+    "index_terms",
+    "normalize",
+    "tokens",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,124 +77,14 @@ class QueryClause:
     alternatives: tuple[WordQuery, ...]
 
 
-def normalize(text: str) -> str:
-    """NFKC: compose decomposed Hangul, fold full-width forms and compatibility characters."""
-    if unicodedata.is_normalized("NFKC", text):
-        return text
-    return unicodedata.normalize("NFKC", text)
-
-
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    return str(_porter_stem(word))
-
-
-def _word_term(word: str) -> str | None:
-    """The term of one non-Hangul word (lower-cased), or None for stop words and single letters."""
-    if word.isdigit():
-        return word
-    if len(word) < 2 or word in STOP_WORDS:
-        return None
-    if word.isascii() and word.isalpha():
-        return _stem(word)
-    return word
-
-
-def _hangul_terms(word: str) -> list[str]:
-    # The first syllable lets a one-syllable query match; the bigrams do the rest.
-    if len(word) == 1:
-        return [word]
-    return [word[0], *(word[i : i + 2] for i in range(len(word) - 1))]
-
-
-def index_terms(text: str) -> list[str]:
-    """Every term of ``text`` in order, with repetitions (term frequencies count)."""
-    terms: list[str] = []
-    append = terms.append
-    for match in _TOKEN.finditer(normalize(text).lower()):
-        kind = match.lastgroup
-        value = match.group()
-        if kind == "hangul" or kind == "cjk":
-            terms.extend(_hangul_terms(value))
-        elif kind == "word":
-            term = _word_term(value)
-            if term is not None:
-                append(term)
-        else:
-            append(value)
-            terms.extend(_email_words(value))
-    return terms
-
-
-def _email_words(address: str) -> Iterator[str]:
-    for part in _EMAIL_PARTS.findall(address):
-        term = _word_term(part)
-        if term is not None:
-            yield term
-
-
-def tokens(text: str) -> list[Token]:
-    """The terms of ``text`` with their character offsets in ``text`` (for highlighting)."""
-    if unicodedata.is_normalized("NFKC", text):
-        return [Token(term, start, end) for term, start, end in _scan(text)]
-    normal, offsets = _normalize_mapped(text)
-    return [Token(term, offsets[s][0], offsets[e - 1][1]) for term, s, e in _scan(normal)]
-
-
-def _scan(normal: str) -> Iterator[tuple[str, int, int]]:
-    """``(term, start, end)`` for every term of a normalized text, offsets into that text."""
-    for match in _TOKEN.finditer(normal):
-        kind = match.lastgroup
-        start, end = match.span()
-        value = match.group().lower()
-        if kind == "hangul" or kind == "cjk":
-            yield value[0], start, start + 1
-            for i in range(len(value) - 1):
-                yield value[i : i + 2], start + i, start + i + 2
-        elif kind == "word":
-            term = _word_term(value)
-            if term is not None:
-                yield term, start, end
-        else:
-            yield value, start, end
-            for part in _EMAIL_PARTS.finditer(value):
-                term = _word_term(part.group())
-                if term is not None:
-                    yield term, start + part.start(), start + part.end()
-
-
-def _normalize_mapped(text: str) -> tuple[str, list[tuple[int, int]]]:
-    """``text`` normalized one cluster at a time, and for each of its characters the span of
-    ``text`` it came from (a cluster: a character and the combining marks or conjoining jamo
-    that follow it). For text that is not normalized already (NFD Hangul, full-width forms).
-    """
-    parts: list[str] = []
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for end in range(1, len(text) + 1):
-        if end < len(text) and _continues_cluster(text[end]):
-            continue
-        part = unicodedata.normalize("NFKC", text[start:end])
-        parts.append(part)
-        spans.extend([(start, end)] * len(part))
-        start = end
-    return "".join(parts), spans
-
-
-def _continues_cluster(char: str) -> bool:
-    code = ord(char)
-    # Hangul medial vowels and final consonants compose with the syllable before them.
-    return 0x1160 <= code <= 0x11FF or 0xD7B0 <= code <= 0xD7FF or unicodedata.combining(char) > 0
-
-
 # Queries
 
 
 def _strip_ending(word: str) -> str:
     for _ in range(2):
-        for ending in _ENDINGS:
+        for ending in ENDINGS:
             stem = word[: -len(ending)]
-            if word.endswith(ending) and (len(stem) >= 2 or stem in _ONE_SYLLABLE_NOUNS):
+            if word.endswith(ending) and (len(stem) >= 2 or stem in ONE_SYLLABLE_NOUNS):
                 word = stem
                 break
         else:
@@ -271,7 +107,7 @@ def _hangul_query(word: str) -> tuple[str, WordQuery]:
     required = _cover(stem)
     # The bigrams across the cover's seams rank the unspaced form first; the ending's own
     # bigrams would only cost time.
-    optional = tuple(dict.fromkeys(b for b in _hangul_terms(stem)[1:] if b not in required))
+    optional = tuple(dict.fromkeys(b for b in hangul_terms(stem)[1:] if b not in required))
     return stem, WordQuery(required, optional)
 
 
@@ -280,15 +116,15 @@ def _word_query(kind: str | None, value: str) -> tuple[str, WordQuery] | None:
     if kind == "hangul":
         return _hangul_query(value)
     if kind == "cjk":
-        return value, WordQuery(_cover(value), tuple(_hangul_terms(value)[1:]))
+        return value, WordQuery(_cover(value), tuple(hangul_terms(value)[1:]))
     if kind == "word":
-        term = _word_term(value)
+        term = word_term(value)
         return None if term is None else (term, WordQuery((term,)))
     return value, WordQuery((value,))
 
 
 def _single_word_query(word: str) -> tuple[str, WordQuery]:
-    match = _TOKEN.fullmatch(normalize(word).lower())
+    match = TOKEN.fullmatch(normalize(word).lower())
     parsed = _word_query(match.lastgroup, match.group()) if match else None
     if parsed is None:
         raise ValueError(f"synonym {word!r} is not a single searchable word")
@@ -314,13 +150,13 @@ def analyze_query(text: str) -> list[QueryClause]:
     """The clauses of a user's query, one per word (duplicates dropped), synonyms expanded."""
     clauses: dict[str, QueryClause] = {}
     stopped: dict[str, QueryClause] = {}
-    for match in _TOKEN.finditer(normalize(text).lower()):
+    for match in TOKEN.finditer(normalize(text).lower()):
         parsed = _word_query(match.lastgroup, match.group())
         if parsed is None:
             continue
         key, query = parsed
         synonyms = _SYNONYM_INDEX.get(key, ())
-        target = stopped if match.group() in _QUERY_STOP_WORDS else clauses
+        target = stopped if match.group() in QUERY_STOP_WORDS else clauses
         target.setdefault(key, QueryClause(match.group(), _alternatives(query, synonyms)))
     return list((clauses or stopped).values())
 
@@ -349,7 +185,7 @@ def analyze_prefix(text: str) -> list[QueryClause]:
     lead = pending.group(1) if pending else None
     if pending:
         normal = normal[: pending.start(1)]
-    matches = list(_TOKEN.finditer(normal))
+    matches = list(TOKEN.finditer(normal))
     if not matches or normal[matches[-1].end() :]:
         return analyze_query(normal)  # the text ends with a space or punctuation: words are done
     last = matches[-1]
@@ -366,7 +202,7 @@ _PENDING_CONSONANT = re.compile(r"[\uac00-\ud7a3]([\u1100-\u1112])$")
 
 def _prefix_word(kind: str | None, value: str, lead: str | None) -> tuple[WordQuery, ...] | None:
     if kind == "word":
-        term = _word_term(value)
+        term = word_term(value)
         complete = () if term is None else (WordQuery((term,)),)
         return (*complete, WordQuery((), ranges=((value, value + "\uffff"),)))
     if kind != "hangul":
@@ -439,9 +275,9 @@ def _matched_spans(
     normal = text[start:end]
     offsets = None
     if not unicodedata.is_normalized("NFKC", normal):
-        normal, offsets = _normalize_mapped(normal)
+        normal, offsets = normalize_mapped(normal)
     spans: list[list[int]] = []
-    for term, begin, finish in _scan(normal):
+    for term, begin, finish in scan(normal):
         if term not in terms and not (ranges and any(lo <= term <= hi for lo, hi in ranges)):
             continue
         if offsets is not None:
