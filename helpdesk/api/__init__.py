@@ -40,9 +40,17 @@ def init_api(app: Flask) -> None:
             "security": [{"bearer": []}],
         },
     )
-    from . import customers, errors, tickets, users
+    from . import channels, customers, errors, tickets, users
 
-    for blueprint in (tickets.blp, customers.blp, users.blp, users.groups_blp):
+    blueprints = (
+        tickets.blp,
+        customers.blp,
+        users.blp,
+        users.groups_blp,
+        channels.blp,
+        channels.quarantine_blp,
+    )
+    for blueprint in blueprints:
         csrf.exempt(blueprint)  # tokens need no CSRF; session callers are checked in auth.py
         api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{blueprint.url_prefix or ''}")
     errors.init_app(app)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import EmailChannel, EmailQuarantine, utcnow
+from . import audit
 from .attachments import blob_path, store_blob
 from .errors import NotFound
 from .permissions import Actor, Permission, require
@@ -48,31 +49,59 @@ def quarantine(
     return row, True
 
 
-def list_quarantine(actor: Actor, channel_id: int | None = None) -> list[EmailQuarantine]:
-    """Held messages, newest first (of one channel, or of all)."""
+def list_quarantine(
+    actor: Actor,
+    channel_id: int | None = None,
+    *,
+    state: str = HELD,
+    before_id: int | None = None,
+    limit: int | None = None,
+) -> list[EmailQuarantine]:
+    """Quarantined messages in ``state`` (held by default), newest first, of one channel or
+    of all. ``before_id`` and ``limit`` page through them (ids only grow, so a page never
+    shifts when new mail is quarantined meanwhile)."""
     require(actor, Permission.CHANNEL_ADMIN)
-    stmt = select(EmailQuarantine).where(EmailQuarantine.state == HELD)
+    stmt = select(EmailQuarantine).where(EmailQuarantine.state == state)
     if channel_id is not None:
         stmt = stmt.where(EmailQuarantine.channel_id == channel_id)
-    return list(current_session().scalars(stmt.order_by(EmailQuarantine.id.desc())))
+    if before_id is not None:
+        stmt = stmt.where(EmailQuarantine.id < before_id)
+    stmt = stmt.order_by(EmailQuarantine.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(current_session().scalars(stmt))
 
 
-def quarantined_source(actor: Actor, quarantine_id: int) -> bytes:
-    """The raw message as it was fetched, for download."""
+def get_quarantined(actor: Actor, quarantine_id: int) -> EmailQuarantine:
+    """One quarantined message's record (whatever its state), with the reason it was kept."""
     require(actor, Permission.CHANNEL_ADMIN)
     row = current_session().get(EmailQuarantine, quarantine_id)
     if row is None:
         raise NotFound(_l("Quarantined message %(id)s not found.", id=quarantine_id))
-    return blob_path(row.sha256).read_bytes()
+    return row
 
 
-def resolve_quarantined(actor: Actor, quarantine_id: int, state: str = DELETED) -> None:
-    """Mark a held message released (dealt with by hand) or deleted; its bytes stay until
-    the row goes, so the decision can be undone."""
+def quarantined_source(actor: Actor, quarantine_id: int) -> bytes:
+    """The raw message as it was fetched, for download."""
+    return blob_path(get_quarantined(actor, quarantine_id).sha256).read_bytes()
+
+
+def resolve_quarantined(actor: Actor, quarantine_id: int, state: str = DELETED) -> EmailQuarantine:
+    """Mark a held message released (dealt with by hand) or deleted, and return it; its
+    bytes stay until the row goes, so the decision can be undone. Audited."""
     require(actor, Permission.CHANNEL_ADMIN)
     with transaction() as session:
         row = session.get(EmailQuarantine, quarantine_id)
         if row is None:
             raise NotFound(_l("Quarantined message %(id)s not found.", id=quarantine_id))
+        before = row.state
         row.state = RELEASED if state == RELEASED else DELETED
         row.resolved_at = utcnow()
+        audit.record(
+            session,
+            actor,
+            "channel.quarantine_resolved",
+            changes={"state": [before, row.state]},
+            data={"quarantine_id": row.id, "channel_id": row.channel_id},
+        )
+    return row

@@ -2,8 +2,9 @@
 
 The rule (services/permissions.py): everyone on staff reads everything and adds internal notes;
 only agents and admins create, change, merge and reply to tickets and create customers or add
-identities. Without credentials every route but the OpenAPI document is 401. A refused call
-must leave no trace: no audit entry, no new rows.
+identities; only admins see or touch email channels and their quarantine. Without credentials
+every route but the OpenAPI document is 401. A refused call must leave no trace: no audit
+entry, no new rows.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.extensions import db
-from helpdesk.models import AuditEvent, Customer, Message, Ticket
+from helpdesk.models import AuditEvent, Customer, EmailChannel, EmailQuarantine, Message, Ticket
+from helpdesk.services import email_ingest
 from tests.api.helpers import API, assert_error, bearer
+from tests.email_helpers import make_channel
 from tests.factories import make_customer, make_ticket, make_user, token_for
 
 ROLES = ["admin", "agent", "sales", "marketing"]
 WRITERS = {"admin", "agent"}
+ADMINS = {"admin"}
 
 
 @dataclass
@@ -31,14 +35,19 @@ class World:
     other_ticket: int
     customer: int
     email: str
+    channel: int
+    quarantined: int
+    n: int
 
 
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # placeholders: {ticket}, {other_ticket}, {customer}
+    path: str  # placeholders: {ticket}, {other_ticket}, {customer}, {channel}, {quarantined}
     ok: int
     writers_only: bool = False
+    admins_only: bool = False
+    changes_nothing: bool = False  # a POST that only reads (e.g. a connection test)
     body: Callable[[World], dict[str, Any]] | None = None
     query: Callable[[World], dict[str, Any]] | None = None
     public: bool = False  # served without credentials
@@ -97,6 +106,37 @@ ENDPOINTS = [
     Endpoint("GET", "/users/me", 200),
     Endpoint("GET", "/users", 200),
     Endpoint("GET", "/groups", 200),
+    Endpoint("GET", "/channels/email", 200, admins_only=True),
+    Endpoint(
+        "POST",
+        "/channels/email",
+        201,
+        admins_only=True,
+        body=lambda w: {
+            "name": f"Matrix {w.n}",
+            "address": f"matrix{w.n}@dangol.test",
+            "imap_host": "127.0.0.1",
+            "imap_username": "matrix",
+            "imap_password": "secret",
+            "smtp_host": "127.0.0.1",
+        },
+    ),
+    Endpoint("GET", "/channels/email/{channel}", 200, admins_only=True),
+    Endpoint(
+        "PATCH",
+        "/channels/email/{channel}",
+        200,
+        admins_only=True,
+        body=lambda w: {"display_name": "Matrix"},
+    ),
+    Endpoint("DELETE", "/channels/email/{channel}", 204, admins_only=True),
+    # the channel's servers are on port 1: refused at once, reported, nothing written
+    Endpoint("POST", "/channels/email/{channel}/test", 200, admins_only=True, changes_nothing=True),
+    Endpoint("GET", "/channels/email/quarantine", 200, admins_only=True),
+    Endpoint("GET", "/channels/email/quarantine/{quarantined}", 200, admins_only=True),
+    Endpoint("GET", "/channels/email/quarantine/{quarantined}/raw", 200, admins_only=True),
+    Endpoint("POST", "/channels/email/quarantine/{quarantined}/release", 200, admins_only=True),
+    Endpoint("DELETE", "/channels/email/quarantine/{quarantined}", 204, admins_only=True),
     Endpoint("GET", "/openapi.json", 200, public=True),
 ]
 
@@ -108,6 +148,8 @@ def expected_status(endpoint: Endpoint, role: str) -> int:
         return 401
     if endpoint.writers_only and role not in WRITERS:
         return 403
+    if endpoint.admins_only and role not in ADMINS:
+        return 403
     return endpoint.ok
 
 
@@ -115,7 +157,7 @@ def _counts() -> dict[str, int]:
     session = db.session()
     return {
         model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
-        for model in (AuditEvent, Ticket, Message, Customer)
+        for model in (AuditEvent, Ticket, Message, Customer, EmailChannel, EmailQuarantine)
     }
 
 
@@ -123,11 +165,15 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
     """Call as ``role`` on fresh data; return what was wrong with the answer, if anything."""
     email = f"matrix{n}@example.com"
     customer = make_customer(email=email)
+    channel = make_channel()
     world = World(
         ticket=make_ticket(customer).id,
         other_ticket=make_ticket(customer).id,
         customer=customer.id,
         email=email,
+        channel=channel.id,
+        quarantined=email_ingest.ingest(channel.id, 1, b"\r\n\r\nunparsable").quarantine_id or 0,
+        n=n,
     )
     headers = {} if role == "anonymous" else bearer(token_for(make_user(role)))
     body = endpoint.body(world) if endpoint.body else None
@@ -150,9 +196,10 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
     if expected in (401, 403):
         code = {401: "unauthorized", 403: "forbidden"}[expected]
         assert_error(response, expected, code)
-    if (expected >= 400 or endpoint.method == "GET") and after != before:
+    read_only = endpoint.method == "GET" or endpoint.changes_nothing
+    if (expected >= 400 or read_only) and after != before:
         return f"{role}: a refused or read-only call changed data ({before} -> {after})"
-    if expected < 400 and endpoint.method != "GET" and after["AuditEvent"] <= before["AuditEvent"]:
+    if expected < 400 and not read_only and after["AuditEvent"] <= before["AuditEvent"]:
         return f"{role}: the write left no audit entry"
     return None
 
@@ -173,7 +220,11 @@ def test_the_matrix_expects_both_outcomes():
     table = {e.id: {r: expected_status(e, r) for r in ROLES} for e in ENDPOINTS}
     assert table["POST /tickets"] == {"admin": 201, "agent": 201, "sales": 403, "marketing": 403}
     assert table["POST /tickets/{ticket}/notes"] == dict.fromkeys(ROLES, 201)
-    refused = {e for e, row in table.items() if row["sales"] == 403}
+    admins_only = {e.id for e in ENDPOINTS if e.admins_only}
+    assert {e for e, row in table.items() if row["agent"] == 403} == admins_only
+    for endpoint in admins_only:
+        assert [table[endpoint][r] < 400 for r in ROLES] == [True, False, False, False]
+    refused = {e for e, row in table.items() if row["sales"] == 403} - admins_only
     assert refused == {
         "POST /tickets",
         "PATCH /tickets/{ticket}",
@@ -210,3 +261,4 @@ def test_the_matrix_follows_the_role_table():
         writes = {Permission.TICKET_CREATE, Permission.TICKET_UPDATE, Permission.TICKET_REPLY}
         writes |= {Permission.CUSTOMER_WRITE}
         assert (writes <= granted) == (role in WRITERS)
+        assert (Permission.CHANNEL_ADMIN in granted) == (role in ADMINS)
