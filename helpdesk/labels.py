@@ -5,7 +5,7 @@ Stored values stay English identifiers; screens show these labels in the viewer'
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 from .models import PRIORITY_NAMES
@@ -40,11 +40,22 @@ LABELS = {
 }
 
 
+def translated_labels() -> dict[str, str]:
+    """Every label in the current language, translated once per request: a queue page shows
+    hundreds of them, and each lazy string would look the catalog up again."""
+    if not has_request_context():
+        return {key: str(text) for key, text in LABELS.items()}
+    table: dict[str, str] | None = g.get("_dangol_labels")
+    if table is None:
+        table = g._dangol_labels = {key: str(text) for key, text in LABELS.items()}
+    return table
+
+
 def label(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = PRIORITY_NAMES.get(value, str(value))
     key = str(value)
-    return str(LABELS.get(key, key))
+    return translated_labels().get(key, key)
 
 
 def init_app(app: Flask) -> None:

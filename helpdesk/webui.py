@@ -31,7 +31,7 @@ from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Optional
 
 from .extensions import db
-from .labels import LABELS, label
+from .labels import translated_labels
 from .models import PRIORITY_NAMES, Channel, Customer, Status, Ticket, User
 from .services import (
     attachments,
@@ -114,7 +114,7 @@ def ticket_list():  # type: ignore[no-untyped-def]
         "cap": queue_views.COUNT_CAP,
         "me": current_user.id,
         "agents": {u.id: u.name for u in users.list_users(actor)},
-        "labels": {value: label(value) for value in LABELS},
+        "labels": translated_labels(),
         "locale": str(get_locale()),
         "timezone": current_user.timezone,
         "counts_url": url_for("web.queue_counts"),
@@ -269,7 +269,7 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
         "me": current_user.id,
         "customer_name": customer.name if customer else "",
         "agents": {u.id: u.name for u in agents.values()},
-        "labels": {value: label(value) for value in LABELS},
+        "labels": translated_labels(),
         "locale": str(get_locale()),
         "timezone": current_user.timezone,
         "queue_url": url_for("web.ticket_list"),
@@ -342,7 +342,7 @@ def customer_page(customer_id: int):  # type: ignore[no-untyped-def]
         "customer_name": customer.name,
         "kind": kind,
         "agents": agents,
-        "labels": {value: label(value) for value in LABELS},
+        "labels": translated_labels(),
         "locale": str(get_locale()),
         "timezone": current_user.timezone,
         "ticket_url": url_for("web.ticket_page", number=0).removesuffix("0"),
