@@ -104,6 +104,7 @@ def ticket_list():  # type: ignore[no-untyped-def]
     if sort not in SORTS:
         sort = "-updated_at"
     page = list_tickets(actor, view.filter, sort=sort, cursor=request.args.get("cursor"))
+    staff = users.list_users(actor)
     config = {
         "view": key,
         "can_update": can(actor, Permission.TICKET_UPDATE),
@@ -113,7 +114,7 @@ def ticket_list():  # type: ignore[no-untyped-def]
         "filters": {v.key: queue_views.filter_json(v.filter) for v in [*views, view]},
         "cap": queue_views.COUNT_CAP,
         "me": current_user.id,
-        "agents": {u.id: u.name for u in users.list_users(actor)},
+        "agents": {u.id: u.name for u in staff},
         "labels": translated_labels(),
         "locale": str(get_locale()),
         "timezone": current_user.timezone,
@@ -132,7 +133,7 @@ def ticket_list():  # type: ignore[no-untyped-def]
         config=config,
         can_update=config["can_update"],
         groups=users.list_groups(actor),
-        agents=[u for u in users.list_users(actor) if u.role in ("agent", "admin")],
+        agents=[u for u in staff if u.role in ("agent", "admin")],
         statuses=SETTABLE_STATUSES,
         priorities=list(PRIORITY_NAMES.values()),
         all_statuses=[s.value for s in Status],
@@ -449,7 +450,7 @@ def _bell() -> dict[str, Any]:
     if not (current_user and current_user.is_authenticated):
         return {}
     if "unread_notifications" not in g:
-        g.unread_notifications = notifications.list_notifications(me(), limit=0)[1]
+        g.unread_notifications = notifications.unread_count(me())
     return {"unread_notifications": g.unread_notifications}
 
 

@@ -85,12 +85,18 @@ def list_notifications(actor: Actor, *, limit: int = 20) -> tuple[list[dict[str,
         .order_by(Notification.id.desc())
         .limit(min(limit, MAX_LISTED))
     )
-    unread = session.scalar(
+    return [notification_dict(r) for r in rows], unread_count(actor)
+
+
+def unread_count(actor: Actor) -> int:
+    """How many of the actor's notifications are unread (the bell on every page)."""
+    require(actor, Permission.TICKET_READ)
+    count = current_session().scalar(
         select(func.count())
         .select_from(Notification)
         .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
     )
-    return [notification_dict(r) for r in rows], int(unread or 0)
+    return int(count or 0)
 
 
 def mark_read(actor: Actor, *, ticket_id: int | None = None) -> int:
