@@ -124,7 +124,7 @@ def run(clients: int, events: int, rate: float, processes: int) -> dict[str, Any
     expected = clients * events
     cuts = statistics.quantiles(latencies, n=100, method="inclusive") if latencies else [0] * 99
     return {
-        "label": f"fanout-{clients}c-{processes}p",
+        "label": f"fanout-{clients}c-{processes}p-{rate:g}per-s",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": {
             "clients": clients,
