@@ -45,6 +45,9 @@ def main(base: str) -> None:
             page.click(f"table.queue a:text('{subject}')")
             page.wait_for_selector("article.message")
             page.screenshot(path=str(OUT / f"ticket-{suffix}.png"), full_page=True)
+            page.click(".customer-panel h2 a")  # the customer's whole history
+            page.wait_for_selector(".summary")
+            page.screenshot(path=str(OUT / f"customer-{suffix}.png"), full_page=True)
         browser.close()
 
 
