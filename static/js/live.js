@@ -23,10 +23,51 @@
     }
   });
 
+  // A message as the templates render it (ticket page, customer timeline), built from a
+  // "message.added" payload. `options`: author (name), labels, noteText, timeFormat, and
+  // optionally ticket {number, subject, url} for a link to the ticket it belongs to.
+  function messageArticle(m, options) {
+    const article = document.createElement("article");
+    article.className = "message fresh " + m.direction + " " + (m.is_public ? "public" : "internal");
+    article.dataset.messageId = m.id;
+    const header = document.createElement("header");
+    const who = document.createElement("strong");
+    who.textContent = options.author;
+    header.appendChild(who);
+    if (!m.is_public) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = options.noteText;
+      header.appendChild(badge);
+    }
+    const kind = document.createElement("span");
+    kind.className = "kind";
+    kind.textContent = options.labels[m.kind] || m.kind;
+    header.appendChild(kind);
+    if (options.ticket) {
+      const link = document.createElement("a");
+      link.className = "on-ticket";
+      link.href = options.ticket.url;
+      link.textContent = "#" + options.ticket.number + " " + options.ticket.subject;
+      header.appendChild(link);
+    }
+    const time = document.createElement("time");
+    time.dateTime = m.created_at;
+    time.textContent = options.timeFormat.format(new Date(m.created_at));
+    header.appendChild(time);
+    const body = document.createElement("div");
+    body.className = "body";
+    body.innerHTML = m.body_html; // sanitized by the server (services/html.py), as in the templates
+    article.appendChild(header);
+    article.appendChild(body);
+    return article;
+  }
+
   window.Dangol = {
     socket: socket,
     // fn runs after every reconnect (not after the first connect).
     onResync: function (fn) { resyncs.push(fn); },
+    messageArticle: messageArticle,
   };
 })();
 

@@ -158,32 +158,9 @@
 
   function appendMessage(m) {
     if (document.querySelector('[data-message-id="' + m.id + '"]')) return;
-    const article = document.createElement("article");
-    article.className = "message fresh " + m.direction + " " + (m.is_public ? "public" : "internal");
-    article.dataset.messageId = m.id;
-    const header = document.createElement("header");
-    const who = document.createElement("strong");
-    who.textContent = authorName(m);
-    header.appendChild(who);
-    if (!m.is_public) {
-      const badge = document.createElement("span");
-      badge.className = "badge";
-      badge.textContent = config.text.note;
-      header.appendChild(badge);
-    }
-    const kind = document.createElement("span");
-    kind.className = "kind";
-    kind.textContent = config.labels[m.kind] || m.kind;
-    header.appendChild(kind);
-    const time = document.createElement("time");
-    time.dateTime = m.created_at;
-    time.textContent = timeFormat.format(new Date(m.created_at));
-    header.appendChild(time);
-    const content = document.createElement("div");
-    content.className = "body";
-    content.innerHTML = m.body_html; // sanitized by the server (services/html.py), as in the template
-    article.appendChild(header);
-    article.appendChild(content);
+    const article = window.Dangol.messageArticle(m, {
+      author: authorName(m), labels: config.labels, noteText: config.text.note, timeFormat: timeFormat,
+    });
     end.parentNode.insertBefore(article, end);
   }
 
