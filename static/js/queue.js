@@ -48,7 +48,7 @@
   }
 
   function adjustCounts(before, after) {
-    Object.keys(config.filters).forEach(function (key) {
+    Object.keys(counts).forEach(function (key) {
       if (counts[key] >= config.cap) return; // "1,000+": exact again at the next resync
       const was = matches(config.filters[key], before);
       const is = matches(config.filters[key], after);
@@ -220,6 +220,14 @@
           .querySelector("[data-live-queue] tbody");
         if (!fresh) return;
         keepingScroll(function () { tbody.replaceChildren.apply(tbody, Array.from(fresh.children)); });
+        // Keep the agent's ticks on the rows still shown; forget the ones that left the view.
+        const shown = new Set();
+        tbody.querySelectorAll('input[name="ids"]').forEach(function (box) {
+          shown.add(box.value);
+          box.checked = picked.has(box.value);
+        });
+        Array.from(picked).forEach(function (id) { if (!shown.has(id)) picked.delete(id); });
+        showBulk();
       })
       .catch(function () {});
   }

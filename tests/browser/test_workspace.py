@@ -80,12 +80,13 @@ def test_bulk_selection_survives_live_updates(app, browser, live_server):
 
 def test_after_a_reconnect_the_queue_catches_up_on_what_it_missed(app, browser, live_server):
     agent = make_user()
-    make_ticket(subject="Before the outage")
+    before = make_ticket(subject="Before the outage")
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     sign_in(page, live_server, agent.email)
     page.locator("html[data-live=connected]").wait_for(state="attached")
     open_before = int(page.locator('[data-count="open"]').inner_text())
+    page.check(f'input[name="ids"][value="{before.id}"]')  # a tick must survive the resync
 
     context.set_offline(True)
     page.locator("html[data-live=offline]").wait_for(state="attached", timeout=30000)
@@ -96,4 +97,6 @@ def test_after_a_reconnect_the_queue_catches_up_on_what_it_missed(app, browser, 
     page.locator("tr", has_text="Created while offline").wait_for(timeout=30000)
     expect(page.locator('[data-count="open"]')).to_have_text(str(open_before + 1))
     assert not page.locator("#live-state").is_visible()
+    expect(page.locator(f'input[name="ids"][value="{before.id}"]')).to_be_checked()
+    expect(page.locator("#bulk-count")).to_have_text("1")
     context.close()
