@@ -1,0 +1,196 @@
+"""The ticket page: timeline, composer with collision checks, the editable side panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import IntegerField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Optional
+
+from .extensions import db
+from .labels import translated_labels
+from .models import PRIORITY_NAMES, Customer, Ticket, User
+from .services import (
+    email_outbox,
+    messages,
+    notifications,
+    tickets,
+    users,
+)
+from .services.errors import Conflict, RepliedMeanwhile
+from .services.permissions import Permission, can
+from .services.ticket_queries import TicketFilter, list_tickets
+from .services.ticket_timeline import ticket_timeline
+from .webui import SETTABLE_STATUSES, bell, bp, me
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField(validators=[DataRequired()])
+    kind = StringField(default="reply", validators=[AnyOf(["reply", "note"])])
+    # The newest message on the author's screen: a reply is refused if others wrote since.
+    seen_message_id = IntegerField(validators=[Optional()])
+
+
+class FieldsForm(FlaskForm):
+    status = StringField(validators=[Optional(), AnyOf(SETTABLE_STATUSES)])
+    priority = StringField(validators=[Optional(), AnyOf(list(PRIORITY_NAMES.values()))])
+    tags = StringField()
+    # The version the agent saw: a colleague's change in between is reported, not overwritten.
+    version = IntegerField(validators=[Optional()])
+
+
+@bp.get("/tickets/<int:number>")
+@login_required
+def ticket_page(number: int):  # type: ignore[no-untyped-def]
+    ticket = tickets.get_ticket_by_number(me(), number)
+    if bell().get("unread_notifications") and notifications.mark_read(me(), ticket_id=ticket.id):
+        g.pop("unread_notifications")  # opening the ticket read some: count again for the bell
+    return _render_ticket(ticket, MessageForm())
+
+
+def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int = 200):  # type: ignore[no-untyped-def]
+    actor = me()
+    timeline = ticket_timeline(actor, ticket.id)
+    conversation = [item.message for item in timeline if item.message is not None]
+    session = db.session()
+    customer = session.get(Customer, ticket.customer_id)
+    agents = {u.id: u for u in users.list_users(actor)}
+    # Authors who have left the team still have names on old messages.
+    missing = {m.author_user_id for m in conversation} | {
+        item.event.actor_user_id for item in timeline if item.event is not None
+    }
+    missing -= {None, *agents}
+    agents.update({u.id: u for u in session.scalars(select(User).where(User.id.in_(missing)))})
+    groups = users.list_groups(actor)
+    history = list_tickets(actor, TicketFilter(customer_id=ticket.customer_id), limit=11)
+    other_tickets = [t for t in history.tickets if t["id"] != ticket.id][:10]
+    seen = conversation[-1].id if conversation else 0
+    deliveries = email_outbox.delivery_statuses(
+        m.id for m in conversation if m.is_public and m.direction == "out"
+    )
+    config = {
+        "ticket_id": ticket.id,
+        "number": ticket.number,
+        "me": current_user.id,
+        "customer_name": customer.name if customer else "",
+        "agents": {u.id: u.name for u in agents.values()},
+        "labels": translated_labels(),
+        "locale": str(get_locale()),
+        "timezone": current_user.timezone,
+        "queue_url": url_for("web.ticket_list"),
+        "ticket_url": url_for("web.ticket_page", number=0).removesuffix("0"),
+        "groups": {g.id: g.name for g in groups},
+        "fields": {
+            "status": _("Status"),
+            "priority": _("Priority"),
+            "group_id": _("Group"),
+            "assignee_id": _("Assignee"),
+            "tags": _("Tags"),
+            "subject": _("Subject"),
+        },
+        "delivery": {
+            "queued": _("Queued"),
+            "sending": _("Sending"),
+            "sent": _("Sent"),
+            "failed": _("Not delivered"),
+        },
+        "text": {
+            "system": _("System"),
+            "viewing": _("%(names)s also viewing", names="{names}"),
+            "typing": _("%(names)s typing a reply…", names="{names}"),
+            "replied": _(
+                "%(name)s wrote while you were typing. Read it before you send.", name="{name}"
+            ),
+            "note": _("Internal note"),
+        },
+    }
+    message_form.seen_message_id.data = message_form.seen_message_id.data or seen
+    return (
+        render_template(
+            "ticket.html",
+            ticket=ticket,
+            timeline=timeline,
+            agents=agents,
+            groups=groups,
+            customer=customer,
+            organization=customer.organization if customer else None,
+            other_tickets=other_tickets,
+            deliveries=deliveries,
+            more_tickets=history.next_cursor is not None,
+            message_form=message_form,
+            statuses=SETTABLE_STATUSES,
+            priorities=list(PRIORITY_NAMES.values()),
+            priority_name=PRIORITY_NAMES[ticket.priority],
+            can_reply=can(actor, Permission.TICKET_REPLY),
+            can_update=can(actor, Permission.TICKET_UPDATE),
+            config=config,
+        ),
+        status_code,
+    )
+
+
+@bp.post("/tickets/<int:number>/messages")
+@login_required
+def post_message(number: int):  # type: ignore[no-untyped-def]
+    ticket = tickets.get_ticket_by_number(me(), number)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        flash(_("Write a message first."), "error")
+    elif form.kind.data == "note":
+        messages.add_note(me(), ticket.id, body_text=form.body.data)
+        flash(_("Internal note added."), "success")
+    else:
+        try:
+            messages.reply_to_ticket(
+                me(), ticket.id, body_text=form.body.data, seen_message_id=form.seen_message_id.data
+            )
+        except RepliedMeanwhile as exc:
+            # Keep the draft and show the conversation as it is now; sending again goes through.
+            flash(exc.message, "warning")
+            form.seen_message_id.data = form.seen_message_id.raw_data = None  # now seen
+            return _render_ticket(ticket, form, 409)
+        flash(_("Reply sent."), "success")
+    return redirect(url_for("web.ticket_page", number=number))
+
+
+@bp.post("/tickets/<int:number>/fields")
+@login_required
+def post_fields(number: int):  # type: ignore[no-untyped-def]
+    """Change the side panel's fields; only the fields the form sent are touched."""
+    ticket = tickets.get_ticket_by_number(me(), number)
+    form = FieldsForm()
+    if not form.validate_on_submit():
+        flash(_("Check the highlighted fields."), "error")
+        return redirect(url_for("web.ticket_page", number=number))
+    sent = set(request.form)
+    changes: dict[str, Any] = {}
+    if "status" in sent:
+        changes["status"] = form.status.data
+    if "priority" in sent:
+        changes["priority"] = form.priority.data
+    for name in ("group_id", "assignee_id"):
+        if name in sent:
+            value = request.form[name]
+            changes[name] = int(value) if value.isdigit() else None
+    if "tags" in sent:
+        changes["tags"] = [t for t in (form.tags.data or "").split(",") if t.strip()]
+    try:
+        tickets.update_ticket(me(), ticket.id, changes, expected_version=form.version.data)
+    except Conflict as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Ticket updated."), "success")
+    return redirect(url_for("web.ticket_page", number=number))
