@@ -1,14 +1,16 @@
-"""``/api/v1/customers``: create, read, find by identity, and a customer's tickets."""
+"""``/api/v1/customers``: create, read, find by identity, a customer's tickets, service summary
+and timeline."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..services import customers
+from ..services import customer_profile, customers
 from ..services.ticket_queries import TicketFilter, list_tickets
 from .auth import actor, authenticate_request
 from .schemas import (
@@ -17,7 +19,10 @@ from .schemas import (
     CustomerSearchArgs,
     CustomerTicketArgs,
     IdentitySchema,
+    ServiceSummarySchema,
     TicketPageSchema,
+    TimelineArgs,
+    TimelinePageSchema,
 )
 from .tickets import page_response
 
@@ -83,3 +88,49 @@ class CustomerTickets(MethodView):
             limit=args["limit"],
         )
         return page_response(page)
+
+
+def _seconds(value: timedelta | None) -> int | None:
+    return None if value is None else round(value.total_seconds())
+
+
+@blp.route("/<int:customer_id>/summary")
+class CustomerSummary(MethodView):
+    @blp.response(200, ServiceSummarySchema)
+    def get(self, customer_id: int) -> Any:
+        """What to know before a call: open and lifetime tickets, last contact, average first
+        response and resolution times (seconds)."""
+        summary = customer_profile.service_summary(actor(), customer_id)
+        return {
+            "open_tickets": summary.open_tickets,
+            "lifetime_tickets": summary.lifetime_tickets,
+            "last_contact_at": summary.last_contact_at,
+            "avg_first_response_seconds": _seconds(summary.avg_first_response),
+            "avg_resolution_seconds": _seconds(summary.avg_resolution),
+        }
+
+
+@blp.route("/<int:customer_id>/timeline")
+class CustomerTimeline(MethodView):
+    @blp.arguments(TimelineArgs, location="query", unknown=None)
+    @blp.response(200, TimelinePageSchema)
+    def get(self, args: dict[str, Any], customer_id: int) -> Any:
+        """Every message on every ticket of the customer, newest first; ``kind`` is ``public``
+        (conversations), ``notes`` (internal notes) or ``all``."""
+        entries, next_cursor = customer_profile.customer_timeline(
+            actor(), customer_id, kind=args["kind"], cursor=args.get("cursor"), limit=args["limit"]
+        )
+        return {
+            "items": [
+                {
+                    "message": e.message,
+                    "ticket": {
+                        "number": e.ticket_number,
+                        "subject": e.ticket_subject,
+                        "status": e.ticket_status,
+                    },
+                }
+                for e in entries
+            ],
+            "next_cursor": next_cursor,
+        }

@@ -173,6 +173,36 @@ class MessageSchema(ma.Schema):
     attachments = fields.List(fields.Nested(AttachmentSchema))
 
 
+class ServiceSummarySchema(ma.Schema):
+    open_tickets = fields.Int()
+    lifetime_tickets = fields.Int()
+    last_contact_at = fields.DateTime(allow_none=True)
+    avg_first_response_seconds = fields.Int(allow_none=True)
+    avg_resolution_seconds = fields.Int(allow_none=True)
+
+
+class TimelineArgs(ma.Schema):
+    kind = fields.Str(load_default="all", validate=validate.OneOf(["all", "public", "notes"]))
+    cursor = fields.Str()
+    limit = fields.Int(load_default=30, validate=validate.Range(1, 100))
+
+
+class TimelineTicketSchema(ma.Schema):
+    number = fields.Int()
+    subject = fields.Str()
+    status = fields.Str()
+
+
+class TimelineEntrySchema(ma.Schema):
+    message = fields.Nested(MessageSchema)
+    ticket = fields.Nested(TimelineTicketSchema)
+
+
+class TimelinePageSchema(ma.Schema):
+    items = fields.List(fields.Nested(TimelineEntrySchema))
+    next_cursor = fields.Str(allow_none=True)
+
+
 class ReplySchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE

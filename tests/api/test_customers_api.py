@@ -265,3 +265,49 @@ def test_a_customers_tickets_errors(client, headers):
     assert_error(client.get(f"{API}/customers/999999/tickets", headers=headers), 404, "not_found")
     empty = client.get(f"{API}/customers/{make_customer().id}/tickets", headers=headers)
     assert empty.get_json() == {"items": [], "next_cursor": None}
+
+
+def test_customer_summary_and_timeline_for_a_sales_rep(app, client):
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from helpdesk.services import messages
+    from tests.factories import actor, make_customer, make_ticket, make_user, token_for
+
+    agent, sales = make_user(), make_user("sales")
+    customer = make_customer(name="이수진")
+    start = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        ticket = make_ticket(customer, subject="배송 문의", body_text="언제 오나요?")
+    with time_machine.travel(start + timedelta(minutes=30), tick=False):
+        messages.reply_to_ticket(actor(agent), ticket.id, body_text="내일 도착합니다")
+    messages.add_note(actor(sales), ticket.id, body_text="재계약 예정")
+    headers = {"Authorization": f"Bearer {token_for(sales)}"}
+
+    summary = client.get(f"/api/v1/customers/{customer.id}/summary", headers=headers).get_json()
+    assert summary["open_tickets"] == 1 and summary["lifetime_tickets"] == 1
+    assert summary["avg_first_response_seconds"] == 1800
+    assert summary["avg_resolution_seconds"] is None
+
+    page = client.get(
+        f"/api/v1/customers/{customer.id}/timeline?limit=2", headers=headers
+    ).get_json()
+    assert [i["message"]["body_text"] for i in page["items"]] == ["재계약 예정", "내일 도착합니다"]
+    assert page["items"][0]["ticket"] == {
+        "number": ticket.number,
+        "subject": "배송 문의",
+        "status": "open",
+    }
+    rest = client.get(
+        f"/api/v1/customers/{customer.id}/timeline?limit=2&cursor={page['next_cursor']}",
+        headers=headers,
+    ).get_json()
+    assert [i["message"]["body_text"] for i in rest["items"]] == ["언제 오나요?"]
+    assert rest["next_cursor"] is None
+    public = client.get(
+        f"/api/v1/customers/{customer.id}/timeline?kind=public", headers=headers
+    ).get_json()
+    assert "재계약 예정" not in [i["message"]["body_text"] for i in public["items"]]
+    bad = client.get(f"/api/v1/customers/{customer.id}/timeline?kind=secret", headers=headers)
+    assert bad.status_code == 422

@@ -103,6 +103,8 @@ ENDPOINTS = [
         body=lambda w: {"kind": "phone", "value": "010-2222-3333"},
     ),
     Endpoint("GET", "/customers/{customer}/tickets", 200),
+    Endpoint("GET", "/customers/{customer}/summary", 200),
+    Endpoint("GET", "/customers/{customer}/timeline", 200),
     Endpoint("GET", "/users/me", 200),
     Endpoint("GET", "/users", 200),
     Endpoint("GET", "/groups", 200),
