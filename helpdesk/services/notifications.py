@@ -45,6 +45,18 @@ def notify(
         publish(session, NotificationCreated(user_id, notification_dict(row)))
 
 
+def notify_assigned(session: Session, ticket: Ticket, actor_user_id: int | None) -> None:
+    """Tell the ticket's assignee it is theirs now (unless they took it themselves)."""
+    if ticket.assignee_id is not None:
+        notify(
+            session,
+            user_ids=[ticket.assignee_id],
+            kind=NotificationKind.ASSIGNED,
+            ticket=ticket,
+            actor_user_id=actor_user_id,
+        )
+
+
 def notification_dict(row: Notification) -> dict[str, object]:
     return {
         "id": row.id,

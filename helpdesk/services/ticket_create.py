@@ -24,7 +24,6 @@ from ..models import (
     Channel,
     Customer,
     Direction,
-    NotificationKind,
     Priority,
     Status,
     Ticket,
@@ -35,7 +34,7 @@ from .attachments import UploadedFile
 from .customers import resolve_customer
 from .errors import Invalid
 from .message_store import message_values
-from .notifications import notify
+from .notifications import notify_assigned
 from .permissions import Actor, Permission, require
 from .snapshots import ticket_snapshot
 from .ticket_fields import (
@@ -165,14 +164,7 @@ def create_ticket(
                 ticket_snapshot(ticket, customer_name=customer.name), actor_user_id=actor.user_id
             ),
         )
-        if assignee is not None:
-            notify(
-                session,
-                user_ids=[assignee.id],
-                kind=NotificationKind.ASSIGNED,
-                ticket=ticket,
-                actor_user_id=actor.user_id,
-            )
+        notify_assigned(session, ticket, actor.user_id)
     return ticket
 
 

@@ -13,7 +13,6 @@ from ..events import TicketMerged, TicketUpdated, publish
 from ..models import (
     PRIORITY_NAMES,
     Message,
-    NotificationKind,
     Role,
     Status,
     Ticket,
@@ -21,7 +20,7 @@ from ..models import (
 )
 from . import audit
 from .errors import Conflict, Invalid, NotFound
-from .notifications import notify
+from .notifications import notify_assigned
 from .permissions import Actor, Permission, require
 from .snapshots import ticket_snapshot
 from .ticket_create import create_ticket as create_ticket  # re-exported: tickets.create_ticket
@@ -134,14 +133,8 @@ def update_ticket(
             changes=diff,
         )
         publish(session, TicketUpdated(ticket_snapshot(ticket), diff, actor_user_id=actor.user_id))
-        if "assignee_id" in diff and ticket.assignee_id is not None:
-            notify(
-                session,
-                user_ids=[ticket.assignee_id],
-                kind=NotificationKind.ASSIGNED,
-                ticket=ticket,
-                actor_user_id=actor.user_id,
-            )
+        if "assignee_id" in diff:
+            notify_assigned(session, ticket, actor.user_id)
     return ticket
 
 
