@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from .extensions import db
 
     db.configure(settings.database_url)
+    from .services.sla_rules import forget_rules
+
+    forget_rules()  # compiled SLA rules belong to the database they were read from
 
     from . import auth, i18n, labels, realtime, security, webui
     from .api import init_api

@@ -32,6 +32,10 @@ LABELS = {
     "normal": _l("Normal"),
     "high": _l("High"),
     "urgent": _l("Urgent"),
+    # SLA targets
+    "first_response": _l("First response"),
+    "next_response": _l("Next response"),
+    "resolution": _l("Resolution"),
     # roles
     "admin": _l("Admin"),
     "agent": _l("Agent"),
@@ -58,5 +62,34 @@ def label(value: object) -> str:
     return translated_labels().get(key, key)
 
 
+def sla_texts() -> dict[str, object]:
+    """How SLA badges read, for the server's first render and for static/js/sla.js."""
+    return {
+        "hm": str(_l("{h}h {m}m")),
+        "m": str(_l("{m}m")),
+        "overdue": str(_l("{t} over")),
+        "paused": str(_l("Paused")),
+        "states": {
+            "ok": str(_l("Within SLA")),
+            "warning": str(_l("SLA about to breach")),
+            "breached": str(_l("SLA breached")),
+            "paused": str(_l("SLA clock paused")),
+        },
+    }
+
+
+def business_left(seconds: int) -> str:
+    """Business time left on an SLA clock ("1h 05m", "20m", "15m over")."""
+    texts = sla_texts()
+    hours, minutes = divmod(abs(int(seconds)) // 60, 60)
+    if hours:
+        text = str(texts["hm"]).replace("{h}", str(hours)).replace("{m}", f"{minutes:02d}")
+    else:
+        text = str(texts["m"]).replace("{m}", str(minutes))
+    return str(texts["overdue"]).replace("{t}", text) if seconds < 0 else text
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["business_left"] = business_left
+    app.jinja_env.globals["sla_texts"] = sla_texts

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .labels import translated_labels
-from .models import PRIORITY_NAMES, Channel, Status
+from .models import PRIORITY_NAMES, Channel, Status, utcnow
 from .services import (
     queue_views,
     ticket_bulk,
@@ -26,6 +26,7 @@ from .services import (
 )
 from .services.errors import Invalid
 from .services.permissions import Permission, can
+from .services.sla_countdown import countdowns
 from .services.ticket_queries import SORTS, TicketFilter, list_tickets
 from .webui import SETTABLE_STATUSES, bp, me
 
@@ -54,6 +55,7 @@ def ticket_list():  # type: ignore[no-untyped-def]
     if sort not in SORTS:
         sort = "-updated_at"
     page = list_tickets(actor, view.filter, sort=sort, cursor=request.args.get("cursor"))
+    countdowns(page.tickets, utcnow())
     staff = users.list_users(actor)
     config = {
         "view": key,

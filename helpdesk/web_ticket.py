@@ -22,7 +22,7 @@ from wtforms.validators import AnyOf, DataRequired, Optional
 
 from .extensions import db
 from .labels import translated_labels
-from .models import PRIORITY_NAMES, Customer, Ticket, User
+from .models import PRIORITY_NAMES, Customer, Ticket, User, utcnow
 from .services import (
     email_outbox,
     messages,
@@ -32,6 +32,7 @@ from .services import (
 )
 from .services.errors import Conflict, RepliedMeanwhile
 from .services.permissions import Permission, can
+from .services.sla_countdown import target_rows, ticket_countdown
 from .services.ticket_queries import TicketFilter, list_tickets
 from .services.ticket_timeline import ticket_timeline
 from .webui import SETTABLE_STATUSES, bell, bp, me
@@ -118,6 +119,7 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
         },
     }
     message_form.seen_message_id.data = message_form.seen_message_id.data or seen
+    now = utcnow()
     return (
         render_template(
             "ticket.html",
@@ -137,6 +139,8 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
             can_reply=can(actor, Permission.TICKET_REPLY),
             can_update=can(actor, Permission.TICKET_UPDATE),
             config=config,
+            sla_targets=target_rows(ticket, now),
+            sla_countdown=ticket_countdown(ticket, now),
         ),
         status_code,
     )

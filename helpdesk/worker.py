@@ -103,11 +103,12 @@ class SqliteCheckpointer(Loop):
 
 
 def default_loops() -> list[Loop]:
-    """The loops a worker runs. Channel connectors, the outbox, the search indexer and the SLA
-    ticker register here as they arrive."""
-    from .email_loops import email_loops  # it builds on Loop, defined here
+    """The loops a worker runs. Channel connectors, the outbox, the SLA ticker and (later) the
+    search indexer register here."""
+    from .email_loops import email_loops  # these build on Loop, defined here
+    from .sla_loop import SlaTicker
 
-    loops: list[Loop] = [OrphanBlobSweeper(), *email_loops()]
+    loops: list[Loop] = [OrphanBlobSweeper(), *email_loops(), SlaTicker()]
     if db.dialect == "sqlite":
         loops.append(SqliteCheckpointer())
     return loops

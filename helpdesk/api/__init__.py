@@ -40,7 +40,7 @@ def init_api(app: Flask) -> None:
             "security": [{"bearer": []}],
         },
     )
-    from . import channels, customers, errors, tickets, users
+    from . import channels, customers, errors, sla, tickets, users
 
     blueprints = (
         tickets.blp,
@@ -49,6 +49,7 @@ def init_api(app: Flask) -> None:
         users.groups_blp,
         channels.blp,
         channels.quarantine_blp,
+        sla.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # tokens need no CSRF; session callers are checked in auth.py

@@ -54,6 +54,15 @@ class Ref(ma.Schema):
     name = fields.Str()
 
 
+class SlaClockSchema(ma.Schema):
+    policy_id = fields.Int(allow_none=True)
+    due_at = fields.DateTime(
+        allow_none=True, metadata={"description": "The next due time of a running SLA target"}
+    )
+    warn_at = fields.DateTime(allow_none=True)
+    paused = fields.Bool(metadata={"description": "The clock stands still in this status"})
+
+
 class TicketSchema(ma.Schema):
     id = fields.Int()
     number = fields.Int()
@@ -75,6 +84,7 @@ class TicketSchema(ma.Schema):
     updated_at = fields.DateTime()
     first_response_at = fields.DateTime(allow_none=True)
     solved_at = fields.DateTime(allow_none=True)
+    sla = fields.Nested(SlaClockSchema)
 
 
 class TicketPageSchema(ma.Schema):

@@ -8,6 +8,7 @@ from .message import Attachment, Direction, Message, MessageKind
 from .notification import Notification, NotificationKind
 from .outbox import Outbox, OutboxStatus
 from .saved_view import SavedView
+from .sla import NO_DEADLINE, SlaCalendar, SlaPolicy, SlaTarget, TargetKind
 from .ticket import (
     OPEN_STATUSES,
     PRIORITY_NAMES,
@@ -22,6 +23,7 @@ from .ticket import (
 from .user import ApiToken, Group, Role, User, user_groups
 
 __all__ = [
+    "NO_DEADLINE",
     "OPEN_STATUSES",
     "PRIORITY_NAMES",
     "ApiToken",
@@ -47,8 +49,12 @@ __all__ = [
     "Priority",
     "Role",
     "SavedView",
+    "SlaCalendar",
+    "SlaPolicy",
+    "SlaTarget",
     "Status",
     "Tag",
+    "TargetKind",
     "Ticket",
     "TicketEmailThread",
     "TicketParticipant",

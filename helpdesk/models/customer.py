@@ -39,6 +39,8 @@ class Customer(Base):
         ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )
     locale: Mapped[str | None] = mapped_column(String(8))
+    # A service level the business gives this customer ("gold", "vip"); SLA policies match it.
+    tier: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

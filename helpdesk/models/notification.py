@@ -16,6 +16,8 @@ class NotificationKind(StrEnum):
     ASSIGNED = "assigned"
     MENTIONED = "mentioned"
     CUSTOMER_REPLIED = "customer_replied"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
 
 
 class Notification(Base):

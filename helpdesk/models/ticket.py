@@ -14,11 +14,13 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
 from .customer import Customer, Organization
+from .sla import NO_DEADLINE, NO_DEADLINE_SQL, sla_clock
 from .user import Group, User
 
 
@@ -99,6 +101,10 @@ class Ticket(Base):
         Index("ix_tickets_assignee_status_updated", "assignee_id", "status", "updated_at", "id"),
         Index("ix_tickets_customer_updated", "customer_id", "updated_at", "id"),
         Index("ix_tickets_organization_updated", "organization_id", "updated_at", "id"),
+        # "Breaches next" order for the same views (see ``sla_due_at``).
+        Index("ix_tickets_status_sla_due", "status", "sla_due_at", "id"),
+        Index("ix_tickets_group_status_sla_due", "group_id", "status", "sla_due_at", "id"),
+        Index("ix_tickets_assignee_status_sla_due", "assignee_id", "status", "sla_due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,9 +129,25 @@ class Ticket(Base):
     last_customer_message_at: Mapped[datetime | None]
     last_agent_message_at: Mapped[datetime | None]
     message_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The SLA clock as queues show and sort it, kept by ``services.sla`` whenever it changes:
+    # the earliest due time of the running targets (``NO_DEADLINE`` when none runs), when that
+    # target warns, and whether the clock is paused by the ticket's status.
+    # No foreign key: added to a table that may hold millions of rows, which SQLite can only
+    # do in place without one; deleting a policy clears it (``services.sla_admin``).
+    sla_policy_id: Mapped[int | None]
+    sla_due_at: Mapped[datetime] = mapped_column(
+        default=NO_DEADLINE, server_default=text(NO_DEADLINE_SQL)
+    )
+    sla_warn_at: Mapped[datetime | None]
+    sla_paused: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     # Bumped on every change; clients send it back to detect that someone else changed the
     # ticket meanwhile (HTTP 409 instead of silently overwriting a colleague's work).
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @property
+    def sla(self) -> dict[str, object]:
+        """The SLA clock as the API shows it: ``due_at`` is None when no target runs."""
+        return sla_clock(self.sla_policy_id, self.sla_due_at, self.sla_warn_at, self.sla_paused)
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     organization: Mapped[Organization | None] = relationship(lazy="raise")

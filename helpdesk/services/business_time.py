@@ -352,6 +352,26 @@ def is_business_time(calendar: BusinessCalendar, moment: datetime) -> bool:
     )
 
 
+def open_until(calendar: BusinessCalendar, moment: datetime) -> datetime | None:
+    """When the business period ``moment`` falls in ends (UTC), or None when closed then.
+
+    Shifts that adjoin (an overnight shift and the next day's early one) are one period. For a
+    24/7 calendar the answer is :data:`SEARCH_HORIZON` away: it never closes.
+    """
+    now = _naive(moment, "moment")
+    if calendar.always_open:
+        return _aware(now + SEARCH_HORIZON)
+    schedule = calendar._schedule
+    day = moment.astimezone(schedule.zone).date() - _DAY
+    end: datetime | None = None
+    for _ in range(9):  # enough to chain shifts across a week of adjoining days
+        for opens, closes in schedule.day(day):
+            if (end is None and opens <= now < closes) or (end is not None and opens == end):
+                end = closes
+        day += _DAY
+    return None if end is None else _aware(end)
+
+
 def business_time_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
     """The business time from ``start`` to ``end``; zero when ``end`` is not after ``start``."""
     since, until = _naive(start, "start"), _naive(end, "end")

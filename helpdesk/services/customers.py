@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -51,9 +53,18 @@ def create_customer(
     identities: list[tuple[str, str]],
     organization_id: int | None = None,
     locale: str | None = None,
+    tier: str | None = None,
 ) -> Customer:
-    """Create a customer with at least one identity; an identity already taken is a conflict."""
+    """Create a customer with at least one identity; an identity already taken is a conflict.
+
+    ``tier`` is the service level the business gives them ("gold", "vip"), for SLA policies.
+    """
     require(actor, Permission.CUSTOMER_WRITE)
+    tier = (tier or "").strip().lower() or None
+    if tier is not None and not re.fullmatch(r"[\w.-]{1,32}", tier):
+        raise Invalid(
+            _l("A tier is one short word, like gold or vip."), fields={"tier": ["invalid"]}
+        )
     if not identities:
         raise Invalid(
             _l("A customer needs at least one identity."), fields={"identities": ["required"]}
@@ -83,6 +94,7 @@ def create_customer(
             name=_clean_name(name, normalized[0][2]),
             organization_id=organization_id,
             locale=locale,
+            tier=tier,
             identities=[
                 CustomerIdentity(kind=kind, value=value, display=display)
                 for kind, value, display in normalized

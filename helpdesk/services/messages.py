@@ -16,6 +16,7 @@ from .errors import Conflict, Forbidden, Invalid, RepliedMeanwhile
 from .message_store import add_message
 from .notifications import mentioned_users, notify
 from .permissions import Actor, Permission, can, require
+from .sla_clock import update_clock
 from .snapshots import message_snapshot, ticket_snapshot
 from .tickets import check_version, get_ticket, lock_ticket, touch_ticket
 from .transaction import current_session, transaction
@@ -89,6 +90,7 @@ def reply_to_ticket(
         if ticket.channel == Channel.EMAIL:
             email_outbox.queue_reply(session, ticket, message)  # same transaction as the reply
         changes: dict[str, list[object]] = {}
+        status_before = ticket.status
         if ticket.first_response_at is None:
             ticket.first_response_at = message.created_at
         new_status = status or (Status.OPEN if ticket.status == Status.NEW else None)
@@ -97,6 +99,9 @@ def reply_to_ticket(
             ticket.status = new_status
             ticket.solved_at = utcnow() if new_status == Status.SOLVED else None
         touch_ticket(ticket)
+        update_clock(
+            session, ticket, message.created_at, public_reply=True, status_from=status_before
+        )
         audit.record(
             session,
             actor,
@@ -229,11 +234,15 @@ def add_customer_message(
         )
         session.flush()  # the message id goes into the audit entry and the event
         changes: dict[str, list[object]] = {}
+        status_before = ticket.status
         if ticket.status in (Status.PENDING, Status.SOLVED):
             changes["status"] = [ticket.status, Status.OPEN.value]
             ticket.status = Status.OPEN
             ticket.solved_at = None
         touch_ticket(ticket)
+        update_clock(
+            session, ticket, message.created_at, customer_message=True, status_from=status_before
+        )
         audit.record(
             session,
             actor,

@@ -23,6 +23,7 @@ class Permission(enum.StrEnum):
     USER_READ = "user.read"
     USER_ADMIN = "user.admin"
     CHANNEL_ADMIN = "channel.admin"  # email channels and their quarantine (admins only)
+    SLA_ADMIN = "sla.admin"  # business calendars and SLA policies (admins only)
 
 
 _READERS = {

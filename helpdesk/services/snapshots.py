@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from ..models import PRIORITY_NAMES, Customer, Message, Ticket
+from sqlalchemy.orm import object_session
+
+from ..models import PRIORITY_NAMES, Customer, Message, Ticket, utcnow
+from .sla_countdown import countdown
+from .sla_rules import current_rules
+from .transaction import current_session
 
 
 def ticket_snapshot(ticket: Ticket, *, customer_name: str | None = None) -> dict[str, Any]:
@@ -29,7 +35,27 @@ def ticket_snapshot(ticket: Ticket, *, customer_name: str | None = None) -> dict
         "created_at": ticket.created_at.isoformat(),
         "updated_at": ticket.updated_at.isoformat(),
         "version": ticket.version,
+        "sla": sla_snapshot(ticket),
     }
+
+
+def sla_snapshot(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's SLA clock, as in the API's ticket shape with ISO dates, plus the badge's
+    countdown for live queue rows."""
+    clock = ticket.sla
+    snapshot = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in clock.items()}
+    snapshot["countdown"] = None
+    if clock["policy_id"] is not None:
+        session = object_session(ticket) or current_session()
+        snapshot["countdown"] = countdown(
+            current_rules(session),
+            ticket.sla_policy_id,
+            ticket.sla_due_at,
+            ticket.sla_warn_at,
+            ticket.sla_paused,
+            utcnow(),
+        )
+    return snapshot
 
 
 def message_snapshot(message: Message) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from .errors import Invalid
 from .message_store import message_values
 from .notifications import notify_assigned
 from .permissions import Actor, Permission, require
+from .sla_clock import insert_targets, new_ticket_targets
 from .snapshots import ticket_snapshot
 from .ticket_fields import (
     check_assignee,
@@ -142,6 +143,9 @@ def create_ticket(
             "message_count": 1,
             "version": 1,
         }
+        sla_targets = new_ticket_targets(
+            session, values, tags=tag_names, customer_tier=customer.tier
+        )
         entry = audit.entry_values(
             actor,
             "ticket.created",
@@ -153,6 +157,7 @@ def create_ticket(
         values["id"], message_id = insert_ticket_rows(
             connection, values, message, [t.id for t in tag_objects], entry
         )
+        insert_targets(connection, values["id"], sla_targets)
         if files:
             connection.execute(_INSERT_ATTACHMENT, [{**f, "message_id": message_id} for f in files])
         ticket = _as_persistent(

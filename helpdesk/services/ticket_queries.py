@@ -39,7 +39,10 @@ from .ticket_rows import page_rows_statement, row_to_dict
 from .transaction import current_session
 
 MAX_LIMIT = 100
-SORTS = ("-updated_at", "updated_at", "-created_at", "created_at")
+# "sla_due_at" is "breaches next": overdue first, then the nearest due time; tickets without a
+# running SLA clock last (their ``sla_due_at`` is ``NO_DEADLINE``).
+SORTS = ("-updated_at", "updated_at", "-created_at", "created_at", "sla_due_at")
+_TIME_SORTS = ("updated_at", "sla_due_at")
 
 
 @dataclass
@@ -77,7 +80,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[object, int]:
         # before it can reach the database as an out-of-range or naive value.
         if cursor_sort != sort or type(ticket_id) is not int or not 0 < ticket_id < 2**63:
             raise ValueError("cursor from another sort order or with a bad id")
-        if sort.endswith("updated_at"):
+        if sort.lstrip("-") in _TIME_SORTS:
             key = datetime.fromisoformat(key)
             if key.tzinfo is None:
                 raise ValueError("cursor time without offset")
@@ -164,14 +167,14 @@ def _page_statement(
     descending = sort.startswith("-")
     by_created = sort.endswith("created_at")
     # Ids grow with creation time, so "created" order is id order and needs no extra index.
-    key_col = _t.c.id if by_created else _t.c.updated_at
+    key_col = _t.c.id if by_created else _t.c[sort.lstrip("-")]
     conditions = [_TERMS[name] for name in terms]
     if with_cursor:
         if by_created:
             last = bindparam("cursor_id", type_=Integer())
             conditions.append(_t.c.id < last if descending else _t.c.id > last)
         else:
-            pair = tuple_(_t.c.updated_at, _t.c.id)
+            pair = tuple_(key_col, _t.c.id)
             bound = tuple_(bindparam("cursor_key", type_=UTCDateTime()), bindparam("cursor_id"))
             conditions.append(pair < bound if descending else pair > bound)
     if by_created:
@@ -221,6 +224,9 @@ def list_tickets(
             fields={"limit": ["out of range"]},
         )
     statuses = _statuses(flt)
+    if sort == "sla_due_at" and not statuses:
+        # SLA due times are indexed per status only: walk every status and merge.
+        statuses = tuple(sorted(s.value for s in Status))
     params = _filter_values(actor, flt)
     terms = tuple(sorted(params))
     if cursor:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, Subquery, func, select
 
 from ..models import PRIORITY_NAMES, Customer, Group, Tag, Ticket, User, ticket_tags
+from ..models.sla import sla_clock
 
 _TAG_SEPARATOR = "\x1f"  # the ASCII unit separator cannot occur in a tag someone typed
 
@@ -51,6 +52,10 @@ _COLUMNS = (
     _tickets.c.updated_at,
     _tickets.c.first_response_at,
     _tickets.c.solved_at,
+    _tickets.c.sla_policy_id,
+    _tickets.c.sla_due_at,
+    _tickets.c.sla_warn_at,
+    _tickets.c.sla_paused,
 )
 
 
@@ -76,7 +81,8 @@ def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
     """One result row as the API's ticket shape (``TicketSchema``), dates still datetimes."""
     (tid, number, subject, status, priority, channel, customer_id, customer_name, org_id,
      group_id, group_name, assignee_id, assignee_name, tag_list, merged_into_id, message_count,
-     version, created_at, updated_at, first_response_at, solved_at, _key) = row  # fmt: skip
+     version, created_at, updated_at, first_response_at, solved_at, sla_policy_id, sla_due_at,
+     sla_warn_at, sla_paused, _key) = row  # fmt: skip
     return {
         "id": tid,
         "number": number,
@@ -96,4 +102,5 @@ def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
         "updated_at": updated_at,
         "first_response_at": first_response_at,
         "solved_at": solved_at,
+        "sla": sla_clock(sla_policy_id, sla_due_at, sla_warn_at, sla_paused),
     }

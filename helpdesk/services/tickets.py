@@ -22,6 +22,7 @@ from . import audit
 from .errors import Conflict, Invalid, NotFound
 from .notifications import notify_assigned
 from .permissions import Actor, Permission, require
+from .sla_clock import update_clock
 from .snapshots import ticket_snapshot
 from .ticket_create import create_ticket as create_ticket  # re-exported: tickets.create_ticket
 from .ticket_fields import check_assignee, check_group, normalize_tags, parse_priority, tag_rows
@@ -30,6 +31,8 @@ from .transaction import current_session, transaction
 FIRST_TICKET_NUMBER = 1001
 MAX_TAGS = 30
 UPDATABLE = ("subject", "status", "priority", "group_id", "assignee_id", "tags")
+# A change of these may put the ticket under another SLA policy.
+MATCHED_FIELDS = ("priority", "group_id", "tags")
 _ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)
 
 TICKET_LOAD = (
@@ -124,6 +127,13 @@ def update_ticket(
         if not diff:
             return ticket
         touch_ticket(ticket)
+        update_clock(
+            session,
+            ticket,
+            ticket.updated_at,
+            status_from=diff["status"][0] if "status" in diff else None,
+            rematch=not diff.keys().isdisjoint(MATCHED_FIELDS),
+        )
         audit.record(
             session,
             actor,
@@ -249,6 +259,9 @@ def merge_tickets(actor: Actor, source_id: int, target_id: int) -> Ticket:
         source.merged_into_id = target.id
         touch_ticket(source)
         touch_ticket(target)
+        # The source's clock stops for good; the target may match another policy by its tags.
+        update_clock(session, source, source.updated_at, rematch=True)
+        update_clock(session, target, target.updated_at, rematch=True)
         data = {
             "source_id": source.id,
             "source_number": source.number,

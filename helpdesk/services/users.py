@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from ..models import Group, Role, User, utcnow
+from ..models import Group, Role, User, user_groups, utcnow
 from . import audit
 from .errors import Conflict, Invalid, NotFound
 from .passwords import dummy_verify, hash_password, verify_password
@@ -156,3 +156,22 @@ def create_group(actor: Actor, name: str) -> Group:
         session.flush()
         audit.record(session, actor, "group.created", data={"group_id": group.id, "name": name})
     return group
+
+
+def set_group_lead(actor: Actor, group_id: int, user_id: int, *, lead: bool = True) -> None:
+    """Make a member of a group its lead (or not); leads hear of the group's SLA escalations."""
+    require(actor, Permission.USER_ADMIN)
+    with transaction() as session:
+        result = session.execute(
+            update(user_groups)
+            .where(user_groups.c.group_id == group_id, user_groups.c.user_id == user_id)
+            .values(is_lead=lead)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFound(_l("That user is not a member of that group."))
+        audit.record(
+            session,
+            actor,
+            "group.lead_set",
+            data={"group_id": group_id, "user_id": user_id, "lead": lead},
+        )

@@ -12,6 +12,8 @@
   const current = config.filters[config.view];
   const descending = config.sort.charAt(0) === "-";
   const byCreated = config.sort.indexOf("created_at") >= 0;
+  const bySla = config.sort === "sla_due_at"; // "breaches next"; no running clock sorts last
+  const NO_DEADLINE = Date.parse("9999-12-31T00:00:00Z");
   const counts = {};
   const timeFormat = new Intl.DateTimeFormat(config.locale, {
     dateStyle: "short", timeStyle: "short", timeZone: config.timezone || "UTC",
@@ -72,8 +74,13 @@
   function rowFor(id) { return tbody.querySelector('tr[data-ticket-id="' + id + '"]'); }
   function liveRows() { return Array.prototype.slice.call(tbody.querySelectorAll("tr[data-ticket-id]")); }
 
-  function keyOf(t) { return [Date.parse(byCreated ? t.created_at : t.updated_at), t.id]; }
+  function due(iso) { return iso ? Date.parse(iso) : NO_DEADLINE; }
+  function keyOf(t) {
+    if (bySla) return [due(t.sla && t.sla.due_at), t.id];
+    return [Date.parse(byCreated ? t.created_at : t.updated_at), t.id];
+  }
   function rowKey(row) {
+    if (bySla) return [due(row.dataset.slaDue), +row.dataset.ticketId];
     return [Date.parse(byCreated ? row.dataset.created : row.dataset.updated), +row.dataset.ticketId];
   }
   function before(a, b) { // does key a come before key b in this view's order?
@@ -133,6 +140,7 @@
     row.dataset.ticketId = t.id;
     row.dataset.updated = t.updated_at;
     row.dataset.created = t.created_at;
+    row.dataset.slaDue = (t.sla && t.sla.due_at) || "";
     row.dataset.version = t.version;
     row.replaceChildren();
     if (config.can_update) {
@@ -158,6 +166,10 @@
     const priority = cell();
     priority.appendChild(badge("priority", t.priority));
     row.appendChild(priority);
+    const sla = cell(undefined, "sla-cell");
+    const countdown = window.DangolSla && t.sla ? window.DangolSla.badge(t.sla.countdown) : null;
+    if (countdown) sla.appendChild(countdown);
+    row.appendChild(sla);
     row.appendChild(cell(t.assignee_id !== null ? config.agents[t.assignee_id] || "?" : "—", "assignee"));
     const when = cell();
     const time = document.createElement("time");

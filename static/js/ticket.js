@@ -248,6 +248,11 @@
     document.querySelectorAll('input[name="version"]').forEach(function (input) {
       input.value = t.version;
     });
+    const clock = document.querySelector("[data-sla-clock]");
+    if (clock && window.DangolSla && t.sla) {
+      const fresh = window.DangolSla.badge(t.sla.countdown);
+      clock.replaceChildren.apply(clock, fresh ? [fresh] : []);
+    }
   });
 
   // Outgoing email: queued → sent, or not delivered with the server's reason.

@@ -2,9 +2,9 @@
 
 The rule (services/permissions.py): everyone on staff reads everything and adds internal notes;
 only agents and admins create, change, merge and reply to tickets and create customers or add
-identities; only admins see or touch email channels and their quarantine. Without credentials
-every route but the OpenAPI document is 401. A refused call must leave no trace: no audit
-entry, no new rows.
+identities; only admins see or touch email channels and their quarantine, and change SLA
+calendars and policies (which all staff read). Without credentials every route but the OpenAPI
+document is 401. A refused call must leave no trace: no audit entry, no new rows.
 """
 
 from __future__ import annotations
@@ -18,13 +18,24 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.extensions import db
-from helpdesk.models import AuditEvent, Customer, EmailChannel, EmailQuarantine, Message, Ticket
-from helpdesk.services import email_ingest
+from helpdesk.models import (
+    AuditEvent,
+    Customer,
+    EmailChannel,
+    EmailQuarantine,
+    Message,
+    SlaCalendar,
+    SlaPolicy,
+    Ticket,
+)
+from helpdesk.services import email_ingest, sla_admin
+from helpdesk.services.permissions import SYSTEM
 from tests.api.helpers import API, assert_error, bearer
 from tests.email_helpers import make_channel
 from tests.factories import make_customer, make_ticket, make_user, token_for
 
 ROLES = ["admin", "agent", "sales", "marketing"]
+OFFICE = [["09:00-18:00"]] * 5 + [[], []]
 WRITERS = {"admin", "agent"}
 ADMINS = {"admin"}
 
@@ -37,6 +48,8 @@ class World:
     email: str
     channel: int
     quarantined: int
+    calendar: int  # no policy uses it
+    policy: int
     n: int
 
 
@@ -139,6 +152,56 @@ ENDPOINTS = [
     Endpoint("GET", "/channels/email/quarantine/{quarantined}/raw", 200, admins_only=True),
     Endpoint("POST", "/channels/email/quarantine/{quarantined}/release", 200, admins_only=True),
     Endpoint("DELETE", "/channels/email/quarantine/{quarantined}", 204, admins_only=True),
+    Endpoint("GET", "/sla/calendars", 200),
+    Endpoint(
+        "POST",
+        "/sla/calendars",
+        201,
+        admins_only=True,
+        body=lambda w: {"name": f"New {w.n}", "timezone": "Asia/Seoul", "hours": OFFICE},
+    ),
+    Endpoint("GET", "/sla/calendars/{calendar}", 200),
+    Endpoint(
+        "PUT",
+        "/sla/calendars/{calendar}",
+        200,
+        admins_only=True,
+        body=lambda w: {"name": f"Renamed {w.n}", "always_open": True},
+    ),
+    Endpoint("DELETE", "/sla/calendars/{calendar}", 204, admins_only=True),
+    Endpoint("GET", "/sla/calendars/{calendar}/holidays", 200, query=lambda w: {"year": 2026}),
+    Endpoint("GET", "/sla/policies", 200),
+    Endpoint(
+        "POST",
+        "/sla/policies",
+        201,
+        admins_only=True,
+        body=lambda w: {
+            "name": f"New {w.n}",
+            "calendar_id": w.calendar,
+            "first_response_minutes": 60,
+        },
+    ),
+    Endpoint("GET", "/sla/policies/{policy}", 200),
+    Endpoint(
+        "PUT",
+        "/sla/policies/{policy}",
+        200,
+        admins_only=True,
+        body=lambda w: {
+            "name": f"Changed {w.n}",
+            "calendar_id": w.calendar,
+            "resolution_minutes": 60,
+        },
+    ),
+    Endpoint("DELETE", "/sla/policies/{policy}", 204, admins_only=True),
+    Endpoint("GET", "/sla/tickets/{ticket}", 200),
+    Endpoint(
+        "GET",
+        "/sla/report",
+        200,
+        query=lambda w: {"from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"},
+    ),
     Endpoint("GET", "/openapi.json", 200, public=True),
 ]
 
@@ -159,7 +222,16 @@ def _counts() -> dict[str, int]:
     session = db.session()
     return {
         model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
-        for model in (AuditEvent, Ticket, Message, Customer, EmailChannel, EmailQuarantine)
+        for model in (
+            AuditEvent,
+            Ticket,
+            Message,
+            Customer,
+            EmailChannel,
+            EmailQuarantine,
+            SlaCalendar,
+            SlaPolicy,
+        )
     }
 
 
@@ -175,6 +247,17 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
         email=email,
         channel=channel.id,
         quarantined=email_ingest.ingest(channel.id, 1, b"\r\n\r\nunparsable").quarantine_id or 0,
+        calendar=sla_admin.save_calendar(SYSTEM, {"name": f"Spare {n}", "always_open": True}).id,
+        policy=sla_admin.save_policy(
+            SYSTEM,
+            {
+                "name": f"Policy {n}",
+                "calendar_id": sla_admin.save_calendar(
+                    SYSTEM, {"name": f"Office {n}", "timezone": "Asia/Seoul", "hours": OFFICE}
+                ).id,
+                "first_response_minutes": 60,
+            },
+        ).id,
         n=n,
     )
     headers = {} if role == "anonymous" else bearer(token_for(make_user(role)))

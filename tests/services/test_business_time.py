@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpdesk.services.business_time import (
+    SEARCH_HORIZON,
     BusinessCalendar,
     CalendarError,
     NoBusinessTime,
@@ -24,6 +25,7 @@ from helpdesk.services.business_time import (
     business_time_between,
     is_business_time,
     next_business_moment,
+    open_until,
     public_holidays,
 )
 
@@ -515,3 +517,18 @@ def test_matches_a_quarter_hour_model_of_the_rules(scenario, quarters):
             open_quarters += expected
         moment += QUARTER
     assert business_time_between(calendar, since, until) == open_quarters * QUARTER
+
+
+def test_open_until_gives_the_end_of_the_period_running_now():
+    seoul = BusinessCalendar.weekly(
+        "Asia/Seoul", {d: ["09:00-12:00", "13:00-18:00"] for d in range(5)}
+    )
+    monday = datetime(2026, 11, 23, 10, 30, tzinfo=SEOUL)
+    assert open_until(seoul, monday) == datetime(2026, 11, 23, 12, 0, tzinfo=SEOUL)
+    assert open_until(seoul, monday.replace(hour=12, minute=30)) is None  # lunch
+    assert open_until(seoul, monday.replace(hour=18)) is None  # closing is closed
+    night = BusinessCalendar.weekly("UTC", {0: ["22:00-24:00"], 1: ["00:00-06:00"]})
+    late = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
+    assert open_until(night, late) == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+    always = BusinessCalendar.twenty_four_seven()
+    assert open_until(always, late) == late + SEARCH_HORIZON

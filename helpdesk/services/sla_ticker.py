@@ -1,0 +1,241 @@
+"""The SLA ticker: fires warnings and breaches on time, once each, and re-matches after edits.
+
+A pass reads the targets whose ``fire_at`` has come (one index range; nothing else is touched),
+locks their tickets and fires what is still due under the lock. Every change to a target is
+made by someone holding its ticket's row lock, so two workers cannot fire the same warning:
+the second finds ``fire_at`` moved on, or skips the ticket the first still holds.
+
+Escalations per stage (policy ``escalations``): notify the assignee and the group's leads,
+raise the priority one step, reassign to a group. A breach found before its warning fired only
+escalates the breach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..events import TicketUpdated, publish
+from ..models import (
+    OPEN_STATUSES,
+    PRIORITY_NAMES,
+    Counter,
+    NotificationKind,
+    Priority,
+    SlaTarget,
+    Ticket,
+    user_groups,
+    utcnow,
+)
+from . import audit
+from .notifications import notify
+from .permissions import SYSTEM
+from .sla_clock import next_fire, update_clock
+from .sla_rules import RULES_COUNTER, Rule, current_rules
+from .snapshots import ticket_snapshot
+from .tickets import TICKET_LOAD, touch_ticket
+from .transaction import transaction
+
+BATCH = 200
+REMATCH_BATCH = 500
+_REMATCH_FOR, _REMATCH_CURSOR = "sla_rematch_for", "sla_rematch_cursor"
+_DEFAULT_ESCALATION = {"notify": True, "raise_priority": False, "group_id": None}
+
+
+@dataclass
+class TickResult:
+    warnings: int = 0
+    breaches: int = 0
+    tickets: set[int] = field(default_factory=set)
+
+
+def tick(now: datetime | None = None, *, limit: int = BATCH) -> TickResult:
+    """Fire the warnings and breaches due by ``now`` (at most ``limit`` targets per call)."""
+    now = now or utcnow()
+    result = TickResult()
+    with transaction() as session:
+        ticket_ids = list(
+            dict.fromkeys(
+                session.scalars(
+                    select(SlaTarget.ticket_id)
+                    .where(SlaTarget.fire_at <= now)
+                    .order_by(SlaTarget.fire_at)
+                    .limit(limit)
+                )
+            )
+        )
+        if not ticket_ids:
+            return result
+        locked = session.scalars(
+            select(Ticket)
+            .options(*TICKET_LOAD)
+            .where(Ticket.id.in_(ticket_ids))
+            .order_by(Ticket.id)
+            .with_for_update(of=Ticket, skip_locked=True)
+            .execution_options(populate_existing=True)
+        ).unique()
+        rules = current_rules(session)
+        for ticket in locked:
+            due = session.scalars(
+                select(SlaTarget)
+                .where(SlaTarget.ticket_id == ticket.id, SlaTarget.fire_at <= now)
+                .order_by(SlaTarget.id)
+            ).all()
+            for target in due:
+                stage = _advance(target, now)
+                if stage == "breach":
+                    result.breaches += 1
+                elif stage == "warning":
+                    result.warnings += 1
+                if stage:
+                    result.tickets.add(ticket.id)
+                    rule = rules.by_id.get(target.policy_id or 0)
+                    _escalate(session, ticket, rule, target, stage, now)
+    return result
+
+
+def _advance(target: SlaTarget, now: datetime) -> str | None:
+    """Mark the warning or breach that has come; returns which (None if nothing did)."""
+    stage = None
+    if target.breached_at is None and now >= target.due_at:
+        target.warned_at = target.warned_at or now  # a breach supersedes its warning
+        target.breached_at = target.due_at
+        stage = "breach"
+    elif target.warned_at is None and now >= target.warn_at:
+        target.warned_at = target.warn_at
+        stage = "warning"
+    target.fire_at = next_fire(target)
+    return stage
+
+
+def _leads(session: Session, group_id: int | None) -> list[int]:
+    if group_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(user_groups.c.user_id).where(
+                user_groups.c.group_id == group_id, user_groups.c.is_lead.is_(True)
+            )
+        )
+    )
+
+
+def _escalate(
+    session: Session,
+    ticket: Ticket,
+    rule: Rule | None,
+    target: SlaTarget,
+    stage: str,
+    now: datetime,
+) -> None:
+    steps = (rule.escalations.get(stage) if rule else None) or _DEFAULT_ESCALATION
+    # The assignee and the leads of the group, both the one that let it slip and the one it
+    # is escalated to.
+    recipients = {*_leads(session, ticket.group_id)}
+    if ticket.assignee_id is not None:
+        recipients.add(ticket.assignee_id)
+    diff: dict[str, list[Any]] = {}
+    if steps.get("raise_priority") and ticket.priority < Priority.URGENT:
+        diff["priority"] = [PRIORITY_NAMES[ticket.priority], PRIORITY_NAMES[ticket.priority + 1]]
+        ticket.priority += 1
+    group_id = steps.get("group_id")
+    if group_id is not None and group_id != ticket.group_id:
+        diff["group_id"] = [ticket.group_id, group_id]
+        ticket.group_id = group_id
+    if diff:
+        touch_ticket(ticket)
+        update_clock(session, ticket, now, rematch=True)
+    data = {
+        "target": target.kind,
+        "cycle": target.cycle,
+        "due_at": target.due_at.isoformat(),
+        "policy_id": target.policy_id,
+    }
+    audit.record(
+        session,
+        SYSTEM,
+        f"sla.{stage}",
+        ticket_id=ticket.id,
+        customer_id=ticket.customer_id,
+        changes=diff or None,
+        data=data,
+    )
+    if steps.get("notify", True):
+        kind = NotificationKind.SLA_BREACHED if stage == "breach" else NotificationKind.SLA_WARNING
+        notify(
+            session,
+            user_ids=recipients | {*_leads(session, ticket.group_id)},
+            kind=kind,
+            ticket=ticket,
+            actor_user_id=None,
+            excerpt=target.kind,
+        )
+    changes: dict[str, list[Any]] = {**diff, "sla": [None, f"{stage}:{target.kind}"]}
+    publish(session, TicketUpdated(ticket_snapshot(ticket), changes))
+
+
+# --- re-matching open tickets after a policy or calendar change ----------------------------
+
+
+def _counter(session: Session, name: str, *, lock: bool = False, initial: int = 0) -> int:
+    stmt = select(Counter.value).where(Counter.name == name)
+    value = session.scalar(stmt.with_for_update() if lock else stmt)
+    if value is None:
+        session.add(Counter(name=name, value=initial))
+        session.flush()
+        return initial
+    return value
+
+
+def _set_counter(session: Session, name: str, value: int) -> None:
+    session.execute(update(Counter).where(Counter.name == name).values(value=value))
+
+
+def rematch(*, limit: int = REMATCH_BATCH) -> int:
+    """Re-match the next ``limit`` open tickets if the rules changed since the last full pass.
+
+    Progress is kept in two counters (the rules version the pass is for, the last ticket id
+    done), locked while a batch runs, so two workers share the work and a restart resumes it.
+    Returns how many tickets were re-matched.
+    """
+    with transaction() as session:
+        version = _counter(session, RULES_COUNTER)
+        done_for = _counter(session, _REMATCH_FOR, lock=True)
+        cursor = _counter(session, _REMATCH_CURSOR, lock=True, initial=-1)  # -1: pass done
+        if done_for == version and cursor < 0:
+            return 0
+        if done_for != version:
+            cursor = 0  # the rules changed again: start over
+            _set_counter(session, _REMATCH_FOR, version)
+        ids = list(
+            session.scalars(
+                select(Ticket.id)
+                .where(
+                    Ticket.id > cursor,
+                    Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+                    Ticket.merged_into_id.is_(None),
+                )
+                .order_by(Ticket.id)
+                .limit(limit)
+            )
+        )
+        if ids:
+            now = utcnow()
+            tickets = session.scalars(
+                select(Ticket)
+                .options(*TICKET_LOAD)
+                .where(Ticket.id.in_(ids))
+                .order_by(Ticket.id)
+                .with_for_update(of=Ticket)
+                .execution_options(populate_existing=True)
+            ).unique()
+            for ticket in tickets:
+                if update_clock(session, ticket, now, rematch=True):
+                    changes: dict[str, list[Any]] = {"sla": [None, "rematched"]}
+                    publish(session, TicketUpdated(ticket_snapshot(ticket), changes))
+        _set_counter(session, _REMATCH_CURSOR, ids[-1] if len(ids) == limit else -1)
+        return len(ids)
