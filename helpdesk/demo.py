@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .models import Ticket, User
-from .services import customers, messages, tickets, users
+from .services import customers, messages, sla_admin, tickets, users
 from .services.permissions import SYSTEM, Actor
 from .services.transaction import current_session as session
 
@@ -101,6 +101,52 @@ TICKETS = [
 ]
 
 
+def _sla_setup() -> None:
+    """A Seoul office calendar (lunch break, Korean holidays), a 24/7 one, and three policies:
+    urgent tickets around the clock, VIP customers faster, everyone else in office hours."""
+    office = sla_admin.save_calendar(
+        SYSTEM,
+        {
+            "name": "서울 본사 Seoul office",
+            "timezone": "Asia/Seoul",
+            "hours": [["09:00-12:00", "13:00-18:00"]] * 5 + [[], []],
+            "holiday_country": "KR",
+        },
+    )
+    always = sla_admin.save_calendar(SYSTEM, {"name": "24/7", "always_open": True})
+    escalate = {"warning": {"notify": True}, "breach": {"notify": True, "raise_priority": True}}
+    for position, data in enumerate(
+        [
+            {
+                "name": "긴급 Urgent",
+                "calendar_id": always.id,
+                "conditions": {"priorities": ["urgent"]},
+                "first_response_minutes": 30,
+                "next_response_minutes": 60,
+                "resolution_minutes": 240,
+                "escalations": escalate,
+            },
+            {
+                "name": "VIP",
+                "calendar_id": office.id,
+                "conditions": {"customer_tiers": ["vip"]},
+                "first_response_minutes": 60,
+                "next_response_minutes": 120,
+                "resolution_minutes": 960,
+                "escalations": escalate,
+            },
+            {
+                "name": "표준 Standard",
+                "calendar_id": office.id,
+                "first_response_minutes": 240,
+                "next_response_minutes": 480,
+                "resolution_minutes": 1440,
+            },
+        ]
+    ):
+        sla_admin.save_policy(SYSTEM, {**data, "position": position})
+
+
 def load_demo() -> list[tuple[str, str]]:
     """Create the demo instance unless it exists; return the staff logins."""
     logins = [(email, role) for email, _, role, *_ in STAFF]
@@ -122,6 +168,8 @@ def load_demo() -> list[tuple[str, str]]:
             timezone=zone,
             group_ids=[group_by_name[g] for g in groups],
         )
+    users.set_group_lead(SYSTEM, group_ids[0], staff["jimin@dangol.test"].id)
+    _sla_setup()
     orgs: dict[str, int] = {}
     people = []
     for name, identities, org in CUSTOMERS:
@@ -134,6 +182,7 @@ def load_demo() -> list[tuple[str, str]]:
                 identities=identities,
                 organization_id=orgs.get(org) if org else None,
                 locale="ko" if any("\uac00" <= ch <= "\ud7a3" for ch in name) else "en",
+                tier="vip" if name == "이수진" else None,
             )
         )
     created: list[Ticket] = []

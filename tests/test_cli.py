@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpdesk.cli import main
-from helpdesk.services import tickets, tokens, users
+from helpdesk.services import sla_admin, tickets, tokens, users
 from helpdesk.services.permissions import SYSTEM
 from helpdesk.services.ticket_queries import list_tickets
 from tests.live_server import HELPDESK, start_server, wait_for
@@ -126,6 +126,11 @@ def test_demo_loads_korean_and_english_data_once(app, cli_env):
     subjects = " ".join(t["subject"] for t in page.tickets)
     assert "환불" in subjects and "log in" in subjects
     assert any(t["merged_into_id"] for t in page.tickets)
+    # The SLA set-up came first: open tickets have clocks, urgent ones on the 24/7 policy.
+    policies = {p.id: p.name for p in sla_admin.list_policies(SYSTEM)}
+    clocks = {t["subject"]: policies.get(t["sla"]["policy_id"]) for t in page.tickets}
+    assert "긴급 Urgent" in clocks.values() and "VIP" in clocks.values()
+    assert any(t["sla"]["due_at"] for t in page.tickets if t["status"] != "closed")
     again = run(cli_env, "demo")
     assert again.exit_code == 0
     assert len(list_tickets(SYSTEM, limit=100).tickets) == len(page.tickets)
@@ -144,6 +149,7 @@ def test_serve_runs_web_and_loops_in_one_process(cli_env):
         output = server.stop()
     assert "Dangol is running on" in output
     assert "background loops: orphan-blob-sweeper" in output
+    assert "sla-ticker" in output
     # SQLite's checkpoints run in a loop, off the request path
     assert ("sqlite-checkpoint" in output) == cli_env["HELPDESK_DATABASE_URL"].startswith("sqlite")
 
