@@ -43,6 +43,7 @@ class Settings:
     port: int = 5000
     threads: int = 64
     log_level: str = "INFO"
+    public_url: str | None = None  # e.g. https://help.example.kr, for links in staff email
     password_hash_fast: bool = False  # only for tests: cheap argon2 parameters
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -69,6 +70,7 @@ class Settings:
             "port": int(_env_or("PORT", "5000")),
             "threads": int(_env_or("THREADS", "64")),
             "log_level": _env_or("LOG_LEVEL", "INFO"),
+            "public_url": (_env("PUBLIC_URL") or "").rstrip("/") or None,
         }
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

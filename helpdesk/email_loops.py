@@ -16,7 +16,7 @@ from connectors.email.mailbox import Mailbox
 from connectors.email.transport import Backoff, MailTransportError
 
 from .extensions import db
-from .services import email_channels, email_ingest, email_outbox
+from .services import email_channels, email_ingest, email_outbox, staff_mail
 from .worker import Loop
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,16 @@ class OutboxSender(Loop):
 
     def run_once(self) -> bool:
         return email_outbox.send_due(self.batch) > 0
+
+
+class StaffMailSender(Loop):
+    """Sends due staff emails (SLA escalations); as safe with several workers as the outbox."""
+
+    name = "staff-mail-sender"
+    interval = 1.0
+
+    def run_once(self) -> bool:
+        return staff_mail.send_due() > 0
 
 
 class EmailFetcher(Loop):
@@ -132,7 +142,7 @@ class EmailFetcher(Loop):
 
 def email_loops() -> list[Loop]:
     """The outbox sender and a fetcher for each active channel (as of now)."""
-    loops: list[Loop] = [OutboxSender()]
+    loops: list[Loop] = [OutboxSender(), StaffMailSender()]
     try:
         channel_ids = email_channels.active_channel_ids()
     except Exception:  # e.g. a database not yet upgraded: the other loops still run

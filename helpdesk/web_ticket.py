@@ -116,6 +116,8 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
                 "%(name)s wrote while you were typing. Read it before you send.", name="{name}"
             ),
             "note": _("Internal note"),
+            "sla_warning": _("SLA about to breach"),
+            "sla_breach": _("SLA breached"),
         },
     }
     message_form.seen_message_id.data = message_form.seen_message_id.data or seen

@@ -28,12 +28,14 @@ def test_environment_overrides(tmp_path, monkeypatch):
     monkeypatch.setenv("HELPDESK_SECURE_COOKIES", "true")
     monkeypatch.setenv("HELPDESK_ATTACHMENT_MAX_BYTES", "1048576")
     monkeypatch.setenv("HELPDESK_PHONE_REGION", "US")
+    monkeypatch.setenv("HELPDESK_PUBLIC_URL", "https://help.example.kr/")
     settings = Settings.from_env()
     assert settings.database_url == "postgresql+psycopg://u@db/dangol"
     assert settings.secret_key == "from-env" and not (tmp_path / "secret_key").exists()
     assert settings.redis_url == "redis://cache:6379/0"
     assert settings.secure_cookies is True
     assert settings.attachment_max_bytes == 1048576 and settings.phone_region == "US"
+    assert settings.public_url == "https://help.example.kr"
 
 
 def test_secure_cookies_setting_reaches_the_session_cookie(tmp_path):

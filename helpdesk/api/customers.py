@@ -51,6 +51,7 @@ class Customers(MethodView):
             identities=[(i["kind"], i["value"]) for i in data["identities"]],
             organization_id=data.get("organization_id"),
             locale=data.get("locale"),
+            tier=data.get("tier"),
         )
         location = url_for("customers.CustomerItem", customer_id=customer.id)
         return customer, {"Location": location}

@@ -257,6 +257,7 @@ class CustomerSchema(ma.Schema):
     name = fields.Str()
     organization = fields.Nested(Ref, allow_none=True)
     locale = fields.Str(allow_none=True)
+    tier = fields.Str(allow_none=True, metadata={"description": "Service level, for SLA policies"})
     identities = fields.List(fields.Nested(IdentitySchema))
     created_at = fields.DateTime()
 
@@ -271,6 +272,9 @@ class CustomerCreateSchema(ma.Schema):
     )
     organization_id = fields.Int(allow_none=True)
     locale = fields.Str(allow_none=True, validate=validate.OneOf(["en", "ko"]))
+    tier = fields.Str(
+        allow_none=True, metadata={"description": "e.g. gold or vip; SLA policies can match it"}
+    )
 
 
 class CustomerSearchArgs(ma.Schema):

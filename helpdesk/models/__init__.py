@@ -9,6 +9,7 @@ from .notification import Notification, NotificationKind
 from .outbox import Outbox, OutboxStatus
 from .saved_view import SavedView
 from .sla import NO_DEADLINE, SlaCalendar, SlaPolicy, SlaTarget, TargetKind
+from .staff_email import StaffEmail
 from .ticket import (
     OPEN_STATUSES,
     PRIORITY_NAMES,
@@ -52,6 +53,7 @@ __all__ = [
     "SlaCalendar",
     "SlaPolicy",
     "SlaTarget",
+    "StaffEmail",
     "Status",
     "Tag",
     "TargetKind",

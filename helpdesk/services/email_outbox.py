@@ -1,15 +1,12 @@
 """Outgoing email: queued with the message, sent by the worker once, retried, reported.
 
 ``queue_reply`` runs inside the transaction that writes a public reply, so a reply exists if
-and only if its outbox row does. ``send_due`` (the worker's ``OutboxSender``) claims due rows
-in a short transaction, sends with no transaction open, and records the result guarded by
-the claim, so two workers never send one row twice: PostgreSQL skips rows another worker
-holds (``FOR UPDATE SKIP LOCKED``) and every claim is a compare-and-set on
-``(status, attempts)``, which is also what protects SQLite. A claim is a lease: a worker that
-dies after claiming leaves the row ``sending`` until ``next_attempt_at`` passes, then another
-worker takes it. The one window left is a crash after the SMTP server accepted the message
-and before the result was committed: that message goes out again after the lease, with the
-same Message-ID, which mail clients use to show it once.
+and only if its outbox row does. ``send_due`` (the worker's ``OutboxSender``) claims due rows,
+sends with no transaction open and records the result guarded by the claim, as every mail
+queue does (``mail_queue``): two workers never send one row twice. The one window left is a
+crash after the SMTP server accepted the message and before the result was committed: that
+message goes out again after the lease, with the same Message-ID, which mail clients use to
+show it once.
 """
 
 from __future__ import annotations
@@ -17,9 +14,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.email.smtp import SendResult, SendStatus, send
@@ -35,6 +31,7 @@ from ..models import (
     TicketEmailThread,
     utcnow,
 )
+from . import mail_queue
 from .email_channels import smtp_config
 from .email_compose import CannotCompose, compose, new_message_id
 from .message_store import add_message
@@ -43,10 +40,9 @@ from .transaction import current_session, transaction
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # longer than any SMTP conversation (timeouts are 30 s)
-MAX_ATTEMPTS = 12
-RETRY_BASE = timedelta(seconds=30)
-RETRY_CAP = timedelta(hours=2)
+LEASE = mail_queue.LEASE
+MAX_ATTEMPTS = mail_queue.MAX_ATTEMPTS
+retry_delay = mail_queue.retry_delay
 
 ACKNOWLEDGEMENT = (
     "Thank you for your message. We have received it as request #{number} and will answer "
@@ -115,43 +111,11 @@ def send_due(limit: int = 20, *, now: datetime | None = None, lease: timedelta =
     return len(claimed)
 
 
-def _due(now: datetime) -> Any:
-    return select(Outbox.id, Outbox.status, Outbox.attempts).where(
-        Outbox.status.in_([OutboxStatus.QUEUED.value, OutboxStatus.SENDING.value]),
-        Outbox.next_attempt_at <= now,
-    )
-
-
 def claim_due(
     limit: int, *, now: datetime | None = None, lease: timedelta = LEASE
 ) -> list[tuple[int, int]]:
     """Take due rows (queued, or sending with an expired lease): ``[(id, attempt)]``."""
-    now = now or utcnow()
-    session = current_session()
-    # A cheap read first: on SQLite a write transaction every second would queue behind
-    # (and in front of) every request's writes for nothing.
-    if session.scalar(_due(now).with_only_columns(Outbox.id).limit(1)) is None:
-        session.rollback()
-        return []
-    claimed: list[tuple[int, int]] = []
-    with transaction() as session:
-        stmt = _due(now).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        for outbox_id, status, attempts in session.execute(stmt).all():
-            result = session.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.status == status, Outbox.attempts == attempts)
-                .values(
-                    status=OutboxStatus.SENDING.value,
-                    attempts=attempts + 1,
-                    next_attempt_at=now + lease,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if cast(CursorResult[Any], result).rowcount == 1:
-                claimed.append((outbox_id, attempts + 1))
-    return claimed
+    return mail_queue.claim_due(Outbox, limit, now=now, lease=lease)
 
 
 def deliver(outbox_id: int, attempt: int) -> SendResult | None:
@@ -178,30 +142,14 @@ def deliver(outbox_id: int, attempt: int) -> SendResult | None:
     return result
 
 
-def retry_delay(attempt: int) -> timedelta:
-    return min(RETRY_CAP, RETRY_BASE * 2 ** max(0, attempt - 1))
-
-
 def record_result(outbox_id: int, attempt: int, result: SendResult) -> None:
     """Write what happened, unless the lease was lost meanwhile (another worker owns it)."""
     with transaction() as session:
         outbox = session.get(Outbox, outbox_id, with_for_update=True, populate_existing=True)
-        if outbox is None or outbox.status != OutboxStatus.SENDING or outbox.attempts != attempt:
+        if outbox is None or not mail_queue.still_claimed(outbox, attempt):
             log.warning("outbox %s: lease lost before the result was recorded", outbox_id)
             return
-        now = utcnow()
-        if result.sent:
-            outbox.status = OutboxStatus.SENT
-            outbox.sent_at = now
-            refused = "; ".join(f"{r}: {c} {t}" for r, (c, t) in result.refused.items())
-            outbox.last_error = f"Refused by the server: {refused}" if refused else None
-        elif result.retry and attempt < MAX_ATTEMPTS:
-            outbox.status = OutboxStatus.QUEUED
-            outbox.next_attempt_at = now + retry_delay(attempt)
-            outbox.last_error = result.message[:2000]
-        else:
-            outbox.status = OutboxStatus.FAILED
-            outbox.last_error = result.message[:2000]
+        mail_queue.settle(outbox, attempt, result)
         ticket_id = session.scalar(select(Message.ticket_id).where(Message.id == outbox.message_id))
         if ticket_id is not None:
             publish(

@@ -31,7 +31,7 @@ from ..models import (
     user_groups,
     utcnow,
 )
-from . import audit
+from . import audit, staff_mail
 from .notifications import notify
 from .permissions import SYSTEM
 from .sla_clock import next_fire, update_clock
@@ -166,14 +166,16 @@ def _escalate(
     )
     if steps.get("notify", True):
         kind = NotificationKind.SLA_BREACHED if stage == "breach" else NotificationKind.SLA_WARNING
+        recipients |= {*_leads(session, ticket.group_id)}
         notify(
             session,
-            user_ids=recipients | {*_leads(session, ticket.group_id)},
+            user_ids=recipients,
             kind=kind,
             ticket=ticket,
             actor_user_id=None,
             excerpt=target.kind,
         )
+        staff_mail.queue_escalation(session, recipients, ticket, stage, target.kind, target.due_at)
     changes: dict[str, list[Any]] = {**diff, "sla": [None, f"{stage}:{target.kind}"]}
     publish(session, TicketUpdated(ticket_snapshot(ticket), changes))
 

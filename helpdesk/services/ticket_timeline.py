@@ -18,6 +18,7 @@ from .permissions import Actor
 
 SHOWN_FIELDS = ("status", "priority", "group_id", "assignee_id", "tags", "subject")
 _MERGES = ("ticket.merged_into", "ticket.merged_away")
+_SLA_ALERTS = ("sla.warning", "sla.breach")  # the ticker's; ``data`` names the target
 
 
 @dataclass
@@ -41,9 +42,10 @@ class TimelineItem:
 
 def _system_event(entry: AuditEvent) -> SystemEvent | None:
     changes = {k: v for k, v in (entry.changes or {}).items() if k in SHOWN_FIELDS}
-    if entry.action in _MERGES:
+    if entry.action in _MERGES or entry.action in _SLA_ALERTS:
+        kept = changes if entry.action in _SLA_ALERTS else {}
         return SystemEvent(
-            entry.id, entry.created_at, entry.actor_user_id, entry.action, {}, entry.data
+            entry.id, entry.created_at, entry.actor_user_id, entry.action, kept, entry.data
         )
     if not changes:
         return None

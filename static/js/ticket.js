@@ -203,13 +203,21 @@
 
   function appendSystemEvent(payload) {
     const names = Object.keys(payload.changes || {}).filter(function (n) { return config.fields[n]; });
-    if (!names.length) return;
+    // The SLA ticker's "warning:first_response" / "breach:resolution" (re-matches are silent).
+    const sla = /^(warning|breach):(\w+)$/.exec(((payload.changes || {}).sla || [])[1] || "");
+    if (!names.length && !sla) return;
     const line = document.createElement("p");
     line.className = "system-event fresh";
     const who = document.createElement("strong");
     who.textContent = payload.actor_user_id !== null
       ? config.agents[payload.actor_user_id] || "?" : config.text.system;
     line.appendChild(who);
+    if (sla) {
+      const alert = document.createElement("span");
+      alert.className = "change sla-" + sla[1];
+      alert.textContent = config.text["sla_" + sla[1]] + ": " + (config.labels[sla[2]] || sla[2]);
+      line.appendChild(alert);
+    }
     names.forEach(function (name) {
       const change = document.createElement("span");
       change.className = "change";
@@ -219,8 +227,9 @@
       line.appendChild(change);
     });
     const time = document.createElement("time");
-    time.dateTime = payload.ticket.updated_at;
-    time.textContent = timeFormat.format(new Date(payload.ticket.updated_at));
+    const at = sla ? new Date().toISOString() : payload.ticket.updated_at;
+    time.dateTime = at;
+    time.textContent = timeFormat.format(new Date(at));
     line.appendChild(time);
     end.parentNode.insertBefore(line, end);
   }

@@ -50,8 +50,17 @@ def test_a_vip_email_ticket_runs_the_policy_and_reports_its_breach(client):
     _, admin = user_with_token("admin")
     calendar, policy = _setup(client, admin)
     assert policy["pause_statuses"] == ["pending", "on-hold"]  # the default
-    vip = make_customer(tier="vip")
-    regular = make_customer()
+    created_vip = client.post(
+        f"{API}/customers",
+        headers=admin,
+        json={
+            "name": "김VIP",
+            "identities": [{"kind": "email", "value": "vip@example.kr"}],
+            "tier": "VIP",
+        },
+    )
+    assert created_vip.get_json()["tier"] == "vip"
+    vip_id, regular_id = created_vip.get_json()["id"], make_customer().id
     with time_machine.travel(datetime(2026, 11, 23, 11, 45, tzinfo=KST), tick=False):
         created = [
             client.post(
@@ -60,11 +69,11 @@ def test_a_vip_email_ticket_runs_the_policy_and_reports_its_breach(client):
                 json={
                     "subject": "배송",
                     "body": "언제 오나요?",
-                    "customer_id": c.id,
+                    "customer_id": c,
                     "channel": "email",
                 },
             ).get_json()
-            for c in (vip, regular)
+            for c in (vip_id, regular_id)
         ]
     vip_ticket, regular_ticket = created
     # 11:45 + 30 business minutes, lunch 12:00-13:00 excluded: 13:15 KST = 04:15 UTC.

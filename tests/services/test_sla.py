@@ -371,3 +371,18 @@ def test_breaches_next_order_pages_through_overdue_due_and_clockless_tickets(pol
     assert found == [overdue.id, urgent.id, later.id, low.id, solved.id]
     open_only = list_tickets(SYSTEM, TicketFilter(statuses=["new"]), sort="sla_due_at")
     assert [row["id"] for row in open_only.tickets] == [overdue.id, urgent.id, later.id, low.id]
+
+
+def test_the_ticket_page_shows_the_targets_and_the_breach_in_the_timeline(policies, client):
+    from tests.conftest import login
+
+    agent = make_user(name="Alex Kim")
+    with time_machine.travel(kst("2026-11-23", "10:00"), tick=False):
+        ticket = make_ticket(subject="Refund", assignee_id=agent.id)
+    sla_ticker.tick(kst("2026-11-23", "11:05"))
+    login(client, agent.email)
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert 'class="change sla-breach">SLA breached: First response</span>' in page
+    assert 'data-target-kind="first_response"' in page
+    assert 'data-target-kind="resolution"' in page
+    assert 'id="sla-text"' in page  # the badges' script and its texts

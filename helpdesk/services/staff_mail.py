@@ -1,0 +1,154 @@
+"""Email to staff about SLA escalations, in each person's language and time zone.
+
+Queued in the ticker's transaction (so an escalation and its emails commit together), sent by
+the worker's ``StaffMailSender`` through the first active email channel's SMTP server, with
+the same claim, lease and retry rules as customer replies (``mail_queue``). Without an email
+channel there is no server to send through, and staff get the live notification only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale, gettext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.email.smtp import SendResult, SendStatus, send
+
+from ..models import EmailChannel, OutboxStatus, StaffEmail, Ticket, User, utcnow
+from . import mail_queue
+from .email_channels import smtp_config
+from .secrets import SecretUnreadable
+from .transaction import current_session, transaction
+
+log = logging.getLogger(__name__)
+
+
+def _sending_channel(session: Session) -> EmailChannel | None:
+    stmt = select(EmailChannel).where(EmailChannel.is_active.is_(True)).order_by(EmailChannel.id)
+    return session.scalars(stmt.limit(1)).first()
+
+
+def _local(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _target_name(kind: str) -> str:
+    names = {
+        "first_response": gettext("First response"),
+        "next_response": gettext("Next response"),
+        "resolution": gettext("Resolution"),
+    }
+    return names.get(kind, kind)
+
+
+def queue_escalation(
+    session: Session,
+    user_ids: Iterable[int],
+    ticket: Ticket,
+    stage: str,
+    target_kind: str,
+    due_at: datetime,
+) -> int:
+    """Queue one email per active staff member about a warning or breach; returns how many."""
+    channel = _sending_channel(session)
+    ids = sorted(set(user_ids))
+    if channel is None or not ids:
+        return 0
+    public_url = current_app.config["HELPDESK"].public_url
+    queued = 0
+    for user in session.scalars(select(User).where(User.id.in_(ids), User.is_active.is_(True))):
+        with force_locale(user.locale or "en"):
+            target, due = _target_name(target_kind), _local(due_at, user.timezone)
+            if stage == "breach":
+                subject = gettext(
+                    "SLA breached: #%(number)s %(subject)s",
+                    number=ticket.number,
+                    subject=ticket.subject,
+                )
+                lead = gettext(
+                    "The %(target)s target of this ticket was due at %(due)s and has passed.",
+                    target=target,
+                    due=due,
+                )
+            else:
+                subject = gettext(
+                    "SLA about to breach: #%(number)s %(subject)s",
+                    number=ticket.number,
+                    subject=ticket.subject,
+                )
+                lead = gettext(
+                    "The %(target)s target of this ticket is due at %(due)s.",
+                    target=target,
+                    due=due,
+                )
+            lines = [lead, "", f"#{ticket.number} {ticket.subject}"]
+            if public_url:
+                lines.append(f"{public_url}/tickets/{ticket.number}")
+        session.add(
+            StaffEmail(
+                user_id=user.id,
+                channel_id=channel.id,
+                ticket_id=ticket.id,
+                subject=subject[:255],
+                body_text="\n".join(lines) + "\n",
+                status=OutboxStatus.QUEUED,
+                attempts=0,
+                next_attempt_at=utcnow(),
+                created_at=utcnow(),
+            )
+        )
+        queued += 1
+    return queued
+
+
+def send_due(limit: int = 20, *, now: datetime | None = None) -> int:
+    """Claim up to ``limit`` due staff emails and send them; return how many were attempted."""
+    claimed = mail_queue.claim_due(StaffEmail, limit, now=now)
+    for row_id, attempt in claimed:
+        _deliver(row_id, attempt)
+    return len(claimed)
+
+
+def _deliver(row_id: int, attempt: int) -> None:
+    session = current_session()
+    row = session.get(StaffEmail, row_id, populate_existing=True)
+    if row is None:
+        return
+    channel = session.get(EmailChannel, row.channel_id)
+    user = session.get(User, row.user_id)
+    if channel is None or user is None:
+        gone = "The channel or the user was deleted."
+        result = SendResult(SendStatus.PERMANENT_FAILURE, gone)
+    else:
+        email = EmailMessage()
+        sender = channel.display_name or "Dangol"
+        email["From"] = Address(display_name=sender, addr_spec=channel.address)
+        email["To"] = Address(display_name=user.name, addr_spec=user.email)
+        email["Subject"] = row.subject
+        email["Date"] = format_datetime(utcnow())
+        email["Message-ID"] = make_msgid(domain=channel.address.rpartition("@")[2] or None)
+        email["Auto-Submitted"] = "auto-generated"  # no vacation replies back to us
+        email.set_content(row.body_text)
+        try:
+            config = smtp_config(channel)
+        except SecretUnreadable as exc:
+            result = SendResult(SendStatus.PERMANENT_FAILURE, str(exc))
+        else:
+            session.rollback()  # no transaction stays open over the network
+            result = send(config, email, None, [user.email])
+    with transaction() as session:
+        row = session.get(StaffEmail, row_id, with_for_update=True, populate_existing=True)
+        if row is None or not mail_queue.still_claimed(row, attempt):
+            log.warning("staff email %s: lease lost before the result was recorded", row_id)
+            return
+        mail_queue.settle(row, attempt, result)
+    log.info("staff email %s: attempt %d: %s", row_id, attempt, result.status)
