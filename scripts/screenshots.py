@@ -48,6 +48,20 @@ def main(base: str) -> None:
             page.click(".customer-panel h2 a")  # the customer's whole history
             page.wait_for_selector(".summary")
             page.screenshot(path=str(OUT / f"customer-{suffix}.png"), full_page=True)
+        # The admin's set-up pages.
+        page = browser.new_context(
+            locale="ko-KR", viewport={"width": 1280, "height": 720}
+        ).new_page()
+        page.goto(f"{base}/login")
+        page.fill("input[name=email]", "admin@dangol.test")
+        page.fill("input[name=password]", "dangol-demo")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/tickets")
+        page.goto(f"{base}/admin/sla")
+        page.screenshot(path=str(OUT / "sla-admin.png"), full_page=True)
+        page.click("a:text('표준 Standard')")
+        page.wait_for_selector("form")
+        page.screenshot(path=str(OUT / "sla-policy.png"), full_page=True)
         browser.close()
 
 

@@ -225,10 +225,16 @@ def _store(
     _keep_source(session, message, raw)
     if created and channel.auto_acknowledge and parsed.kind is MailKind.HUMAN:
         session.flush()
-        email_outbox.queue_acknowledgement(session, ticket, channel)
+        email_outbox.queue_acknowledgement(session, ticket, channel, language=_language(parsed))
     return IngestResult(
         "created" if created else "appended", ticket_id=ticket.id, message_id=message.id
     )
+
+
+def _language(parsed: ParsedEmail) -> str:
+    """Korean when the customer wrote Korean, English otherwise (for the acknowledgement)."""
+    text = f"{parsed.subject} {parsed.visible_text[:2000]}"
+    return "ko" if any("\uac00" <= ch <= "\ud7a3" for ch in text) else "en"
 
 
 def _show_inline_images(message: Message, parsed: ParsedEmail) -> None:

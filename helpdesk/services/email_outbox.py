@@ -15,7 +15,8 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from flask_babel import force_locale, gettext
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.email.smtp import SendResult, SendStatus, send
@@ -44,10 +45,10 @@ LEASE = mail_queue.LEASE
 MAX_ATTEMPTS = mail_queue.MAX_ATTEMPTS
 retry_delay = mail_queue.retry_delay
 
-ACKNOWLEDGEMENT = (
-    "Thank you for your message. We have received it as request #{number} and will answer "
-    "as soon as we can. To add to your request, reply to this email."
-)
+# At most this many acknowledgements per customer per window: a person writing in a hurry, or
+# a robot that slipped through the auto-reply checks, is not answered again and again.
+ACK_LIMIT = 3
+ACK_WINDOW = timedelta(hours=1)
 
 
 def queue_reply(session: Session, ticket: Ticket, message: Message) -> Outbox | None:
@@ -74,14 +75,43 @@ def queue_reply(session: Session, ticket: Ticket, message: Message) -> Outbox | 
     return outbox
 
 
-def queue_acknowledgement(session: Session, ticket: Ticket, channel: EmailChannel) -> Message:
-    """The automatic "we got your request" answer to a new ticket from a person."""
+def acknowledgement_text(number: int, language: str) -> str:
+    """The "we got your request" text, in Korean or English."""
+    with force_locale("ko" if language == "ko" else "en"):
+        return gettext(
+            "Thank you for your message. We have received it as request #%(number)s and will "
+            "answer as soon as we can. To add to your request, reply to this email.",
+            number=number,
+        )
+
+
+def queue_acknowledgement(
+    session: Session, ticket: Ticket, channel: EmailChannel, *, language: str = "en"
+) -> Message | None:
+    """The automatic "we got your request" answer to a new ticket from a person, in their
+    language; None when the customer was acknowledged ``ACK_LIMIT`` times within the window."""
+    since = utcnow() - ACK_WINDOW
+    recent = session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .join(Ticket, Ticket.id == Message.ticket_id)
+        .join(Outbox, Outbox.message_id == Message.id)
+        .where(
+            Ticket.customer_id == ticket.customer_id,
+            Message.author_user_id.is_(None),
+            Message.direction == Direction.OUT,
+            Message.created_at >= since,
+        )
+    )
+    if (recent or 0) >= ACK_LIMIT:
+        log.info("customer %s: acknowledgement skipped (rate limit)", ticket.customer_id)
+        return None
     message = add_message(
         session,
         ticket,
         direction=Direction.OUT,
         is_public=True,
-        body_text=ACKNOWLEDGEMENT.format(number=ticket.number),
+        body_text=acknowledgement_text(ticket.number, language),
         body_html=None,
     )
     session.flush()

@@ -10,7 +10,9 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -68,7 +70,15 @@ def calendar_dict(row: SlaCalendar) -> dict[str, Any]:
 
 def _apply_calendar(row: SlaCalendar, data: Mapping[str, Any]) -> None:
     row.name = _name(data)
-    row.timezone = str(data.get("timezone") or "UTC")
+    # A 24/7 calendar is open in every zone: its zone is only a label, UTC unless given.
+    zone = str(data.get("timezone") or "").strip() or ("UTC" if data.get("always_open") else "")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise _bad(
+            "timezone", _l("Unknown time zone: %(zone)s (e.g. Asia/Seoul).", zone=zone)
+        ) from exc
+    row.timezone = zone
     row.always_open = bool(data.get("always_open"))
     hours = data.get("hours") or [[] for _ in WEEKDAYS]
     if not isinstance(hours, list) or len(hours) != 7:
@@ -114,7 +124,8 @@ def get_calendar(actor: Actor, calendar_id: int) -> SlaCalendar:
 def _unique(
     session: Session, model: type[SlaCalendar] | type[SlaPolicy], name: str, own: int | None
 ) -> None:
-    found = session.scalar(select(model.id).where(func.lower(model.name) == name.lower()))
+    with session.no_autoflush:  # the row being saved already holds the new name
+        found = session.scalar(select(model.id).where(func.lower(model.name) == name.lower()))
     if found is not None and found != own:
         raise Conflict(_l("The name %(name)s is already taken.", name=name))
 
@@ -157,7 +168,11 @@ def calendar_holidays(actor: Actor, calendar_id: int, year: int) -> list[dict[st
     row = get_calendar(actor, calendar_id)
     found: dict[date, str] = {}
     if row.holiday_country:
-        found = public_holidays(row.holiday_country, [year], row.holiday_subdivision)
+        language = str(get_locale() or "en")
+        try:
+            found = public_holidays(row.holiday_country, [year], row.holiday_subdivision, language)
+        except CalendarError:  # names in this language unknown: the country's own
+            found = public_holidays(row.holiday_country, [year], row.holiday_subdivision)
     for extra in row.extra_holidays:
         day = date.fromisoformat(extra)
         if day.year == year:
@@ -188,15 +203,15 @@ def policy_dict(row: SlaPolicy) -> dict[str, Any]:
 
 
 def _ids(
-    session: Session, model: type[Group] | type[Organization], key: str, raw: Any
+    session: Session, model: type[Group] | type[Organization], field: str, raw: Any
 ) -> list[int]:
     try:
         ids = sorted({int(i) for i in raw})
     except (TypeError, ValueError) as exc:
-        raise _bad(f"conditions.{key}", _l("Give a list of ids.")) from exc
+        raise _bad(field, _l("Give a list of ids.")) from exc
     known = set(session.scalars(select(model.id).where(model.id.in_(ids))))
     if unknown := [i for i in ids if i not in known]:
-        raise _bad(f"conditions.{key}", _l("Unknown ids: %(ids)s.", ids=unknown), "unknown")
+        raise _bad(field, _l("Unknown ids: %(ids)s.", ids=unknown), "unknown")
     return ids
 
 
@@ -218,11 +233,14 @@ def _conditions(session: Session, raw: Any) -> dict[str, list[Any]]:
         elif key == "channels":
             out[key] = _choices(key, values, [c.value for c in Channel])
         elif key == "tags":
-            out[key] = normalize_tags([str(v) for v in values])
+            try:
+                out[key] = normalize_tags([str(v) for v in values])
+            except Invalid as exc:
+                raise _bad(f"conditions.{key}", exc.message) from exc
         elif key == "group_ids":
-            out[key] = _ids(session, Group, key, values)
+            out[key] = _ids(session, Group, f"conditions.{key}", values)
         elif key == "organization_ids":
-            out[key] = _ids(session, Organization, key, values)
+            out[key] = _ids(session, Organization, f"conditions.{key}", values)
         else:
             tiers = sorted({str(v).strip().lower() for v in values})
             if not all(_TIER.match(t) for t in tiers):
@@ -273,7 +291,7 @@ def _escalations(session: Session, raw: Any) -> dict[str, dict[str, Any]]:
             )
         group_id = step.get("group_id")
         if group_id not in (None, ""):
-            group_id = _ids(session, Group, "group_id", [group_id])[0]
+            group_id = _ids(session, Group, f"escalations.{stage}.group_id", [group_id])[0]
         else:
             group_id = None
         out[stage] = {
@@ -290,7 +308,10 @@ def _apply_policy(session: Session, row: SlaPolicy, data: Mapping[str, Any]) -> 
     if not isinstance(calendar_id, int) or session.get(SlaCalendar, calendar_id) is None:
         raise _bad("calendar_id", _l("Choose an existing calendar."), "unknown")
     row.calendar_id = calendar_id
-    row.position = int(data.get("position") or 0)
+    position = data.get("position") or 0
+    if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= 10**6:
+        raise _bad("position", _l("The position is a whole number from 0 to 1,000,000."))
+    row.position = position
     row.is_active = bool(data.get("is_active", True))
     row.conditions = _conditions(session, data.get("conditions") or {})
     row.first_response_minutes = _minutes(data, "first_response_minutes")
@@ -299,7 +320,7 @@ def _apply_policy(session: Session, row: SlaPolicy, data: Mapping[str, Any]) -> 
     if not (row.first_response_minutes or row.next_response_minutes or row.resolution_minutes):
         raise _bad("first_response_minutes", _l("Set at least one target."), "required")
     percent = data.get("warning_percent", 80)
-    if not isinstance(percent, int) or not 1 <= percent <= 99:
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 99:
         raise _bad("warning_percent", _l("The warning comes at 1 to 99 percent of a target."))
     row.warning_percent = percent
     pauses = data.get("pause_statuses")

@@ -18,7 +18,7 @@ from helpdesk.models import (
     Ticket,
     TicketParticipant,
 )
-from helpdesk.services import email_ingest, messages, tickets
+from helpdesk.services import email_ingest, email_outbox, messages, tickets
 from helpdesk.services.attachments import blob_path
 from helpdesk.services.permissions import SYSTEM
 from tests.email_helpers import mail, make_channel
@@ -285,3 +285,24 @@ def test_a_stranger_customer_is_found_again_by_address(channel):
         channel.id, 2, mail(sender="park@EXAMPLE.kr", subject="New", message_id="2@x")
     )
     assert count(Customer) == 1 and count(Ticket) == 2
+
+
+def test_acknowledgements_speak_the_customers_language_and_are_rate_limited(app):
+    channel = make_channel(auto_acknowledge=True)
+    korean = email_ingest.ingest(
+        channel.id, 1, mail(sender="김 <kim@example.kr>", subject="환불 문의", message_id="k@x")
+    )
+    english = email_ingest.ingest(
+        channel.id, 2, mail(sender="Ann <ann@example.com>", subject="Refund", message_id="e@x")
+    )
+    for n in range(3, 7):  # Ann again and again within the hour: acknowledged 3 times in all
+        email_ingest.ingest(
+            channel.id, n, mail(sender="ann@example.com", subject=f"More {n}", message_id=f"{n}@x")
+        )
+    acks = db.session.execute(
+        select(Message.ticket_id, Message.body_text).join(Outbox, Outbox.message_id == Message.id)
+    ).all()
+    texts = dict(acks)
+    assert "#" in texts[korean.ticket_id] and "접수" in texts[korean.ticket_id]
+    assert texts[english.ticket_id].startswith("Thank you for your message.")
+    assert len(acks) == 1 + email_outbox.ACK_LIMIT

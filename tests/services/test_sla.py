@@ -16,7 +16,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from helpdesk.extensions import db
-from helpdesk.models import AuditEvent, Notification, SlaTarget, Ticket
+from helpdesk.models import AuditEvent, Notification, SlaPolicy, SlaTarget, Ticket
 from helpdesk.services import messages, sla_admin, sla_ticker, tickets, users
 from helpdesk.services.errors import Conflict, Forbidden, Invalid
 from helpdesk.services.permissions import SYSTEM
@@ -301,7 +301,7 @@ def test_two_tickers_at_once_fire_each_escalation_once(policies, app):
 def test_calendars_and_policies_are_validated(policies):
     calendar_id = policies["calendar"].id
     bad = [
-        ({"name": "X", "timezone": "Mars/Olympus", "hours": OFFICE}, "hours"),
+        ({"name": "X", "timezone": "Mars/Olympus", "hours": OFFICE}, "timezone"),
         (
             {"name": "X", "timezone": "UTC", "hours": [["09:00-12:00", "11:00-13:00"]] + [[]] * 6},
             "hours",
@@ -386,3 +386,31 @@ def test_the_ticket_page_shows_the_targets_and_the_breach_in_the_timeline(polici
     assert 'data-target-kind="first_response"' in page
     assert 'data-target-kind="resolution"' in page
     assert 'id="sla-text"' in page  # the badges' script and its texts
+
+
+def test_renaming_onto_a_taken_name_and_bad_fields_name_the_field_to_fix(policies):
+    data = sla_admin.policy_dict(policies["urgent"])
+    with pytest.raises(Conflict):
+        sla_admin.save_policy(SYSTEM, {**data, "name": "Standard"}, data["id"])
+    cal = sla_admin.calendar_dict(policies["calendar"])
+    other = sla_admin.save_calendar(SYSTEM, {"name": "Other", "always_open": True})
+    with pytest.raises(Conflict):
+        sla_admin.save_calendar(
+            SYSTEM, {**sla_admin.calendar_dict(other), "name": cal["name"]}, other.id
+        )
+    cases = [
+        ({"position": "first"}, "position"),
+        ({"position": 2**40}, "position"),
+        ({"warning_percent": True}, "warning_percent"),
+        ({"escalations": {"breach": {"group_id": 999}}}, "escalations.breach.group_id"),
+        ({"conditions": {"tags": ["x" * 80]}}, "conditions.tags"),
+    ]
+    for change, field in cases:
+        with pytest.raises(Invalid) as caught:
+            sla_admin.save_policy(SYSTEM, {**data, **change}, data["id"])
+        assert field in caught.value.fields, (change, caught.value.fields)
+    with pytest.raises(Invalid) as caught:
+        sla_admin.save_calendar(SYSTEM, {**cal, "timezone": " "}, cal["id"])
+    assert "timezone" in caught.value.fields
+    db.session.expire_all()
+    assert db.session.get(SlaPolicy, data["id"]).name == "Urgent"  # nothing half-written
