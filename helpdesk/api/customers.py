@@ -1,5 +1,5 @@
 """``/api/v1/customers``: create, read, find by identity, a customer's tickets, service summary
-and timeline."""
+and timeline, duplicates and merges."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..services import customer_profile, customers
+from ..services import customer_merge, customer_profile, customers
 from ..services.ticket_queries import TicketFilter, list_tickets
 from .auth import actor, authenticate_request
 from .schemas import (
     CustomerCreateSchema,
+    CustomerMergeSchema,
     CustomerSchema,
     CustomerSearchArgs,
     CustomerTicketArgs,
+    DuplicateSchema,
     IdentitySchema,
     ServiceSummarySchema,
     TicketPageSchema,
@@ -135,3 +137,31 @@ class CustomerTimeline(MethodView):
             ],
             "next_cursor": next_cursor,
         }
+
+
+@blp.route("/<int:customer_id>/duplicates")
+class CustomerDuplicates(MethodView):
+    @blp.response(200, DuplicateSchema(many=True))
+    def get(self, customer_id: int) -> Any:
+        """Customers that are probably the same person: an address reaching the same mailbox
+        (plus-addressing, Gmail dots) or a very similar name in the same organization."""
+        found = customer_merge.duplicate_candidates(actor(), customer_id)
+        return [{"customer": c.customer, "reasons": c.reasons} for c in found]
+
+
+@blp.route("/<int:customer_id>/merge")
+class CustomerMerge(MethodView):
+    @blp.arguments(CustomerMergeSchema)
+    @blp.response(200, CustomerSchema)
+    def post(self, data: dict[str, Any], customer_id: int) -> Any:
+        """Merge this customer into `target_id`, which keeps everything and is returned.
+        Identities, tickets and messages move; mail to the old addresses reaches the survivor."""
+        return customer_merge.merge_customers(actor(), customer_id, data["target_id"])
+
+
+@blp.route("/<int:customer_id>/unmerge")
+class CustomerUnmerge(MethodView):
+    @blp.response(200, CustomerSchema)
+    def post(self, customer_id: int) -> Any:
+        """Undo the merge of this (merged-away) customer; it is returned with what it had."""
+        return customer_merge.unmerge_customers(actor(), customer_id)

@@ -258,8 +258,23 @@ class CustomerSchema(ma.Schema):
     organization = fields.Nested(Ref, allow_none=True)
     locale = fields.Str(allow_none=True)
     tier = fields.Str(allow_none=True, metadata={"description": "Service level, for SLA policies"})
+    merged_into_id = fields.Int(
+        allow_none=True, metadata={"description": "Set when merged: the customer that survived"}
+    )
     identities = fields.List(fields.Nested(IdentitySchema))
     created_at = fields.DateTime()
+
+
+class DuplicateSchema(ma.Schema):
+    customer = fields.Nested(CustomerSchema)
+    reasons = fields.List(fields.Str(metadata={"enum": ["email", "name"]}))
+
+
+class CustomerMergeSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    target_id = fields.Int(required=True, metadata={"description": "The customer that survives"})
 
 
 class CustomerCreateSchema(ma.Schema):

@@ -41,6 +41,10 @@ class Customer(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     # A service level the business gives this customer ("gold", "vip"); SLA policies match it.
     tier: Mapped[str | None] = mapped_column(String(32))
+    # Set when merged into another customer (the survivor), which now holds its identities,
+    # tickets and messages. No foreign key: added in place to a possibly large table (SQLite
+    # cannot add one that way); ``services.customer_merge`` is the only writer.
+    merged_into_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

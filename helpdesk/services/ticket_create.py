@@ -107,7 +107,12 @@ def create_ticket(
                     _l("Unknown customer: %(id)s.", id=customer_id),
                     fields={"customer_id": ["unknown customer"]},
                 )
-            customer = found
+            # A merged customer's new tickets belong to the customer it was merged into.
+            customer = (
+                found
+                if found.merged_into_id is None
+                else session.get(Customer, found.merged_into_id) or found
+            )
         group = check_group(session, group_id)
         assignee = check_assignee(session, assignee_id)
         tag_objects = tag_rows(session, tag_names)

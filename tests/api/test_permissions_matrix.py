@@ -28,7 +28,7 @@ from helpdesk.models import (
     SlaPolicy,
     Ticket,
 )
-from helpdesk.services import email_ingest, sla_admin
+from helpdesk.services import customer_merge, email_ingest, sla_admin
 from helpdesk.services.permissions import SYSTEM
 from tests.api.helpers import API, assert_error, bearer
 from tests.email_helpers import make_channel
@@ -50,13 +50,15 @@ class World:
     quarantined: int
     calendar: int  # no policy uses it
     policy: int
+    other_customer: int
+    merged: int  # a customer merged into other_customer
     n: int
 
 
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # placeholders: {ticket}, {other_ticket}, {customer}, {channel}, {quarantined}
+    path: str  # placeholders: the fields of World, e.g. {ticket}, {customer}, {merged}
     ok: int
     writers_only: bool = False
     admins_only: bool = False
@@ -118,6 +120,15 @@ ENDPOINTS = [
     Endpoint("GET", "/customers/{customer}/tickets", 200),
     Endpoint("GET", "/customers/{customer}/summary", 200),
     Endpoint("GET", "/customers/{customer}/timeline", 200),
+    Endpoint("GET", "/customers/{customer}/duplicates", 200),
+    Endpoint(
+        "POST",
+        "/customers/{customer}/merge",
+        200,
+        writers_only=True,
+        body=lambda w: {"target_id": w.other_customer},
+    ),
+    Endpoint("POST", "/customers/{merged}/unmerge", 200, writers_only=True),
     Endpoint("GET", "/users/me", 200),
     Endpoint("GET", "/users", 200),
     Endpoint("GET", "/groups", 200),
@@ -240,6 +251,9 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
     email = f"matrix{n}@example.com"
     customer = make_customer(email=email)
     channel = make_channel()
+    other = make_customer(email=f"other{n}@example.com")
+    merged_away = make_customer(email=f"dup{n}@example.com")
+    customer_merge.merge_customers(SYSTEM, merged_away.id, other.id)
     world = World(
         ticket=make_ticket(customer).id,
         other_ticket=make_ticket(customer).id,
@@ -258,6 +272,8 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
                 "first_response_minutes": 60,
             },
         ).id,
+        other_customer=other.id,
+        merged=merged_away.id,
         n=n,
     )
     headers = {} if role == "anonymous" else bearer(token_for(make_user(role)))
@@ -317,6 +333,8 @@ def test_the_matrix_expects_both_outcomes():
         "POST /tickets/{ticket}/replies",
         "POST /customers",
         "POST /customers/{customer}/identities",
+        "POST /customers/{customer}/merge",
+        "POST /customers/{merged}/unmerge",
     }
 
 
