@@ -32,7 +32,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, DateTime, Engine, create_engine, insert
+from sqlalchemy import Connection, DateTime, Engine, create_engine
 from sqlalchemy.engine import make_url
 
 from helpdesk.models import Base
@@ -556,8 +556,11 @@ class SqliteLoader:
 
 
 def _insert_sql(engine: Engine, table: str) -> str:
-    stmt = insert(Base.metadata.tables[table])
-    return str(stmt.compile(dialect=engine.dialect, column_keys=list(COLUMNS[table])))
+    """A plain INSERT of exactly the generated columns; the others get their server defaults
+    (a compiled Core insert would also bind the columns that have Python-side defaults)."""
+    assert engine.dialect.paramstyle == "qmark"
+    columns = COLUMNS[table]
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
 class PostgresLoader:
