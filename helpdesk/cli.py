@@ -313,6 +313,35 @@ def channel_test(channel_id: int) -> None:
         sys.exit(1)
 
 
+@main.group()
+def search() -> None:
+    """The search index (tickets and knowledge base)."""
+
+
+@search.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the whole search index from the database (searches keep working meanwhile)."""
+    from .services import search_sync
+
+    app = _app()
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from .models import Ticket
+        from .services.transaction import current_session
+
+        total = current_session().scalar(select(func.count()).select_from(Ticket)) or 0
+        with click.progressbar(length=total, label="Indexing") as bar:
+            done = [0]
+
+            def advance(count: int) -> None:
+                bar.update(count - done[0])
+                done[0] = count
+
+            indexed = search_sync.rebuild(search_sync.search_index(app), advance)
+    click.echo(f"Indexed {indexed} documents.")
+
+
 @main.command()
 def demo() -> None:
     """Load demo data (Korean and English customers and tickets); safe to run twice."""

@@ -94,6 +94,10 @@ class CustomerChanged(DomainEvent):
 
 Subscriber = Callable[[DomainEvent], None]
 _subscribers: dict[str, Subscriber] = {}
+# Hooks that must write with the change itself (the search index queue): called inside the
+# transaction, just before it commits, with the events it is about to deliver.
+CommitHook = Callable[[Session, list[DomainEvent]], None]
+_commit_hooks: dict[str, CommitHook] = {}
 
 
 def subscribe(key: str, subscriber: Subscriber) -> None:
@@ -103,6 +107,12 @@ def subscribe(key: str, subscriber: Subscriber) -> None:
 
 def unsubscribe(key: str) -> None:
     _subscribers.pop(key, None)
+
+
+def on_commit(key: str, hook: CommitHook) -> None:
+    """Register (or replace) a hook that writes in the same transaction as the events' change;
+    an exception in it rolls the whole transaction back."""
+    _commit_hooks[key] = hook
 
 
 def publish(session: Session, event: DomainEvent) -> None:
@@ -129,6 +139,14 @@ def _deliver(events: list[DomainEvent]) -> None:
                 subscriber(domain_event)
             except Exception:  # a broken consumer must never undo or block a committed change
                 log.exception("event subscriber %s failed on %s", key, domain_event.name)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    events = session.info.get(_PENDING)
+    if events:
+        for hook in list(_commit_hooks.values()):
+            hook(session, events)
 
 
 @sa_event.listens_for(Session, "after_commit")

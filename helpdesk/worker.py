@@ -103,12 +103,13 @@ class SqliteCheckpointer(Loop):
 
 
 def default_loops() -> list[Loop]:
-    """The loops a worker runs. Channel connectors, the outbox, the SLA ticker and (later) the
-    search indexer register here."""
+    """The loops a worker runs: channel connectors, the outboxes, the SLA ticker and the search
+    indexer."""
     from .email_loops import email_loops  # these build on Loop, defined here
+    from .search_loop import SearchIndexer
     from .sla_loop import SlaTicker
 
-    loops: list[Loop] = [OrphanBlobSweeper(), *email_loops(), SlaTicker()]
+    loops: list[Loop] = [OrphanBlobSweeper(), *email_loops(), SlaTicker(), SearchIndexer()]
     if db.dialect == "sqlite":
         loops.append(SqliteCheckpointer())
     return loops

@@ -13,6 +13,7 @@ from helpdesk.cli import main
 from helpdesk.services import sla_admin, tickets, tokens, users
 from helpdesk.services.permissions import SYSTEM
 from helpdesk.services.ticket_queries import list_tickets
+from tests.factories import make_ticket
 from tests.live_server import HELPDESK, start_server, wait_for
 
 
@@ -43,6 +44,8 @@ def run(cli_env, *args: str, input: str | None = None):
         ["demo"],
         ["serve"],
         ["worker"],
+        ["search"],
+        ["search", "reindex"],
     ],
 )
 def test_every_command_has_help(command):
@@ -149,7 +152,7 @@ def test_serve_runs_web_and_loops_in_one_process(cli_env):
         output = server.stop()
     assert "Dangol is running on" in output
     assert "background loops: orphan-blob-sweeper" in output
-    assert "sla-ticker" in output
+    assert "sla-ticker" in output and "search-indexer" in output
     # SQLite's checkpoints run in a loop, off the request path
     assert ("sqlite-checkpoint" in output) == cli_env["HELPDESK_DATABASE_URL"].startswith("sqlite")
 
@@ -174,3 +177,11 @@ def test_worker_runs_until_terminated(cli_env):
         if process.poll() is None:
             process.kill()
     assert "Worker running" in output and "orphan-blob-sweeper" in output
+
+
+def test_search_reindex_rebuilds_the_index_with_a_progress_bar(app, cli_env):
+    make_ticket(subject="환불 문의")
+    make_ticket(subject="Invoice copy")
+    result = run(cli_env, "search", "reindex")
+    assert result.exit_code == 0, result.output
+    assert "Indexing" in result.output and "Indexed 2 documents." in result.output

@@ -8,6 +8,7 @@ from .message import Attachment, Direction, Message, MessageKind
 from .notification import Notification, NotificationKind
 from .outbox import Outbox, OutboxStatus
 from .saved_view import SavedView
+from .search_change import SearchChange
 from .sla import NO_DEADLINE, SlaCalendar, SlaPolicy, SlaTarget, TargetKind
 from .staff_email import StaffEmail
 from .ticket import (
@@ -50,6 +51,7 @@ __all__ = [
     "Priority",
     "Role",
     "SavedView",
+    "SearchChange",
     "SlaCalendar",
     "SlaPolicy",
     "SlaTarget",

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..events import CustomerChanged, publish
 from ..models import AuditEvent, Customer, CustomerIdentity, IdentityKind, Message, Ticket, utcnow
-from . import audit
+from . import audit, search_sync
 from .errors import Conflict, Invalid, NotFound
 from .permissions import Actor, Permission, require
 from .snapshots import customer_snapshot
@@ -96,6 +96,7 @@ def merge_customers(actor: Actor, source_id: int, target_id: int) -> Customer:
                 setattr(target, name, getattr(source, name))
         source.merged_into_id = target.id
         source.updated_at = target.updated_at = utcnow()
+        search_sync.queue(session, "ticket", moved["ticket_ids"])  # searchable by their customer
         data = {"source_id": source.id, "target_id": target.id, "filled": filled, **moved}
         audit.record(session, actor, MERGED, customer_id=target.id, data=data)
         audit.record(
@@ -150,6 +151,7 @@ def unmerge_customers(actor: Actor, source_id: int) -> Customer:
                 setattr(target, name, None)
         source.merged_into_id = None
         source.updated_at = target.updated_at = utcnow()
+        search_sync.queue(session, "ticket", data.get("ticket_ids") or [])
         audit.record(
             session,
             actor,
