@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..events import CustomerChanged, publish
-from ..models import Customer, CustomerIdentity, Organization
+from ..models import Customer, CustomerIdentity, IdentityKind, Organization
 from . import audit
 from .errors import Conflict, Invalid, NotFound
 from .identities import normalize_identity
@@ -81,6 +81,9 @@ def create_customer(
     with transaction() as session:
         if organization_id is not None and session.get(Organization, organization_id) is None:
             raise Invalid(_l("Unknown organization."), fields={"organization_id": ["unknown"]})
+        if organization_id is None:
+            pairs = [(kind, value) for kind, value, _ in normalized]
+            organization_id = _organization_by_domain(session, pairs)
         for kind, value, _ in normalized:
             if _identity_owner(session, kind, value) is not None:
                 raise Conflict(
@@ -127,7 +130,11 @@ def resolve_customer(
         try:
             with session.begin_nested():
                 identity = CustomerIdentity(kind=kind, value=normalized, display=value.strip())
-                customer = Customer(name=_clean_name(name, value.strip()), identities=[identity])
+                customer = Customer(
+                    name=_clean_name(name, value.strip()),
+                    identities=[identity],
+                    organization_id=_organization_by_domain(session, [(kind, normalized)]),
+                )
                 session.add(customer)
                 session.flush()  # customer and identity in one flush
         except IntegrityError:
@@ -196,6 +203,19 @@ def create_organization(actor: Actor, name: str, domain: str | None = None) -> O
         session.flush()
         audit.record(session, actor, "organization.created", data={"organization_id": org.id})
     return org
+
+
+def _organization_by_domain(session: Session, identities: list[tuple[str, str]]) -> int | None:
+    """The organization whose domain is the domain of one of these email addresses: a new
+    customer writing from ``@hanbit.kr`` joins 한빛상사 if its domain is hanbit.kr."""
+    domains = [
+        value.rpartition("@")[2] for kind, value in identities if kind == IdentityKind.EMAIL
+    ]
+    if not domains:
+        return None
+    return session.scalar(
+        select(Organization.id).where(Organization.domain.in_(domains)).order_by(Organization.id)
+    )
 
 
 def _flush_identities(session: Session) -> None:

@@ -140,3 +140,17 @@ def test_concurrent_first_contacts_create_one_customer(app):
         t.join(30)
     assert errors == []
     assert len(results) == 2 and results[0] == results[1]
+
+
+def test_new_email_customers_join_the_organization_of_their_domain(app):
+    hanbit = customers.create_organization(SYSTEM, "한빛상사", domain="Hanbit.kr")
+    found, created = customers.resolve_customer(SYSTEM, "email", "Minsu.Kim@HANBIT.kr")
+    assert created and found.organization_id == hanbit.id
+    stranger, _ = customers.resolve_customer(SYSTEM, "email", "someone@gmail.com")
+    assert stranger.organization_id is None
+    by_phone, _ = customers.resolve_customer(SYSTEM, "phone", "010-5555-1234")
+    assert by_phone.organization_id is None
+    listed = customers.create_customer(
+        SYSTEM, name="Lee", identities=[("phone", "010-5555-9999"), ("email", "lee@hanbit.kr")]
+    )
+    assert listed.organization_id == hanbit.id
