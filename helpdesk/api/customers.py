@@ -110,6 +110,7 @@ class CustomerSummary(MethodView):
             "last_contact_at": summary.last_contact_at,
             "avg_first_response_seconds": _seconds(summary.avg_first_response),
             "avg_resolution_seconds": _seconds(summary.avg_resolution),
+            "breached_slas": summary.breached_slas,
         }
 
 

@@ -189,6 +189,7 @@ class ServiceSummarySchema(ma.Schema):
     last_contact_at = fields.DateTime(allow_none=True)
     avg_first_response_seconds = fields.Int(allow_none=True)
     avg_resolution_seconds = fields.Int(allow_none=True)
+    breached_slas = fields.Int(metadata={"description": "SLA targets of their tickets breached"})
 
 
 class TimelineArgs(ma.Schema):

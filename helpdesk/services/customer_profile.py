@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ..models import OPEN_STATUSES, Message, Ticket
+from ..models import OPEN_STATUSES, Message, SlaTarget, Ticket
 from .customers import get_customer
 from .errors import Invalid
 from .permissions import Actor, Permission, can, require
@@ -27,6 +27,7 @@ class ServiceSummary:
     last_contact_at: datetime | None
     avg_first_response: timedelta | None
     avg_resolution: timedelta | None
+    breached_slas: int = 0  # SLA targets of their tickets that were breached, ever
 
 
 @dataclass
@@ -71,7 +72,14 @@ def service_summary(actor: Actor, customer_id: int) -> ServiceSummary:
             of_customer, Ticket.solved_at.is_not(None), Ticket.merged_into_id.is_(None)
         )
     ).all()
+    breached = session.scalar(
+        select(func.count())
+        .select_from(SlaTarget)
+        .join(Ticket, Ticket.id == SlaTarget.ticket_id)
+        .where(of_customer, SlaTarget.breached_at.is_not(None))
+    )
     return ServiceSummary(
+        breached_slas=int(breached or 0),
         open_tickets=int(open_count or 0),
         lifetime_tickets=int(total or 0),
         last_contact_at=last_contact,

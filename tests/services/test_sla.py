@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from helpdesk.extensions import db
 from helpdesk.models import AuditEvent, Notification, SlaPolicy, SlaTarget, Ticket
-from helpdesk.services import messages, sla_admin, sla_ticker, tickets, users
+from helpdesk.services import customer_profile, messages, sla_admin, sla_ticker, tickets, users
 from helpdesk.services.errors import Conflict, Forbidden, Invalid
 from helpdesk.services.permissions import SYSTEM
 from helpdesk.services.ticket_queries import TicketFilter, list_tickets
@@ -268,6 +268,8 @@ def test_the_ticker_warns_then_escalates_the_breach_once(policies):
         select(AuditEvent.action).where(AuditEvent.ticket_id == ticket.id).order_by(AuditEvent.id)
     )
     assert [a for a in actions if a.startswith("sla.")] == ["sla.warning", "sla.breach"]
+    # What a sales rep sees before calling this customer:
+    assert customer_profile.service_summary(SYSTEM, ticket.customer_id).breached_slas == 1
 
 
 def test_two_tickers_at_once_fire_each_escalation_once(policies, app):
