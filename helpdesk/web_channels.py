@@ -21,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 from connectors.email.transport import SECURITY_MODES, ErrorCode
 
 from .models import EmailChannel
-from .services import email_channels, email_quarantine, users
+from .services import email_channels, email_ingest, email_quarantine, tickets, users
 from .services.errors import Conflict, Invalid, ServiceError
 from .services.permissions import Actor, Permission, require
 from .webui import bp, me
@@ -301,6 +301,39 @@ def _resolve(quarantine_id: int, state: str):  # type: ignore[no-untyped-def]
         flash(_("Message %(id)s released: marked as dealt with.", id=quarantine_id), "success")
     else:
         flash(_("Message %(id)s deleted.", id=quarantine_id), "success")
+    return _back_to_quarantine()
+
+
+@bp.post("/admin/channels/quarantine/<int:quarantine_id>/retry")
+@login_required
+def quarantine_retry(quarantine_id: int):  # type: ignore[no-untyped-def]
+    """Store the message again (after a fix or a larger size limit)."""
+    actor = _admin()
+    try:
+        result = email_ingest.retry_quarantined(actor, quarantine_id)
+    except Conflict as exc:
+        flash(exc.message, "info")
+        return _back_to_quarantine()
+    if result.outcome == "quarantined":
+        flash(
+            _(
+                "Message %(id)s is still refused: %(reason)s",
+                id=quarantine_id,
+                reason=result.reason,
+            ),
+            "error",
+        )
+    elif result.outcome == "duplicate":
+        flash(
+            _("Message %(id)s was already stored; it leaves the quarantine.", id=quarantine_id),
+            "success",
+        )
+    else:
+        number = tickets.get_ticket(actor, result.ticket_id).number if result.ticket_id else None
+        flash(
+            _("Message %(id)s stored on ticket #%(number)s.", id=quarantine_id, number=number),
+            "success",
+        )
     return _back_to_quarantine()
 
 

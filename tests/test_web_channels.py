@@ -459,3 +459,15 @@ def test_the_korean_list_page(app, client):
     assert "이메일 채널 999을(를) 찾을 수 없습니다." in response.get_data(as_text=True)
     page = client.get("/admin/channels/quarantine").get_data(as_text=True)
     assert '<html lang="ko">' in page and "고객센터" in page and "<th>채널</th>" in page
+
+
+def test_store_again_reports_a_message_still_refused_and_keeps_it_held(app, client):
+    _admin(client)
+    channel = make_channel(name="Support")
+    held = _quarantined(channel, 1)
+    answer = _post(
+        client, f"/admin/channels/quarantine/{held}/retry", {}, "/admin/channels/quarantine"
+    )
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert any("still refused: no header section" in f for f in _flashes(page, "error"))
+    assert f'data-quarantine-id="{held}"' in page  # still listed as held

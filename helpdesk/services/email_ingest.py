@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from ..models import (
     Attachment,
     Direction,
     EmailChannel,
+    EmailQuarantine,
     Message,
     MessageKind,
     Outbox,
@@ -43,13 +45,13 @@ from ..models import (
     utcnow,
 )
 from . import audit, email_outbox
-from .attachments import UploadedFile, store_blob
-from .email_quarantine import quarantine
+from .attachments import UploadedFile, blob_path, store_blob
+from .email_quarantine import HELD, RELEASED, quarantine
 from .email_threading import add_participants, find_thread
 from .errors import Conflict, NotFound, ServiceError
 from .message_store import add_message
 from .messages import add_customer_message
-from .permissions import SYSTEM
+from .permissions import SYSTEM, Actor, Permission, require
 from .snapshots import message_snapshot, ticket_snapshot
 from .ticket_create import create_ticket
 from .tickets import lock_ticket
@@ -125,6 +127,37 @@ def ingest(
         result = _ingest(session, channel, uid, raw)
         channel.last_uid = uid
         channel.last_checked_at = utcnow()
+    return result
+
+
+def retry_quarantined(actor: Actor, quarantine_id: int) -> IngestResult:
+    """Try to store a held message again, e.g. after a fix or a larger size limit.
+
+    Stored (or found already stored), the message leaves the quarantine as released; refused
+    again, it stays held with the new reason. Admins only; audited.
+    """
+    require(actor, Permission.CHANNEL_ADMIN)
+    with transaction() as session:
+        row = session.get(EmailQuarantine, quarantine_id, populate_existing=True)
+        if row is None:
+            raise NotFound(_l("Quarantined message %(id)s not found.", id=quarantine_id))
+        channel = _lock_channel(session, row.channel_id)
+        session.refresh(row, with_for_update=True)
+        if row.state != HELD:
+            raise Conflict(_l("Message %(id)s was already dealt with.", id=quarantine_id))
+        raw = blob_path(row.sha256).read_bytes()
+        result = _ingest(session, channel, row.uid, raw)
+        if result.outcome == "quarantined":
+            row.reason = (result.reason or row.reason)[:2000]  # the same bytes: the same row
+        else:
+            row.state, row.resolved_at = RELEASED, utcnow()
+        audit.record(
+            session,
+            actor,
+            "channel.quarantine_retried",
+            ticket_id=result.ticket_id,
+            data={"quarantine_id": row.id, "outcome": result.outcome, "reason": result.reason},
+        )
     return result
 
 

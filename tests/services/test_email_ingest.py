@@ -20,6 +20,7 @@ from helpdesk.models import (
 )
 from helpdesk.services import email_ingest, email_outbox, messages, tickets
 from helpdesk.services.attachments import blob_path
+from helpdesk.services.errors import Conflict, Forbidden
 from helpdesk.services.permissions import SYSTEM
 from tests.email_helpers import mail, make_channel
 from tests.factories import actor, make_user
@@ -203,6 +204,24 @@ def test_too_large_and_unparsable_mail_is_quarantined_with_its_reason(channel):
     # fetched again (new UIDVALIDITY): not kept twice
     assert email_ingest.ingest(channel.id, 4, big).quarantine_id == rows[0].id
     assert count(EmailQuarantine) == 3
+
+
+def test_a_held_message_is_stored_again_once_the_limit_allows_it(channel, app):
+    big = mail(body="x" * 30_000, message_id="big@example.kr")
+    held = email_ingest.ingest(channel.id, 1, big)
+    admin = actor(make_user("admin"))
+    again = email_ingest.retry_quarantined(admin, held.quarantine_id)
+    assert again.outcome == "quarantined" and count(Ticket) == 0  # still too large
+    with pytest.raises(Forbidden):
+        email_ingest.retry_quarantined(actor(make_user()), held.quarantine_id)
+
+    app.config["HELPDESK"].email_max_bytes = 100_000  # the admin raised the limit
+    stored = email_ingest.retry_quarantined(admin, held.quarantine_id)
+    assert stored.outcome == "created" and count(Ticket) == 1
+    row = db.session.get(EmailQuarantine, held.quarantine_id, populate_existing=True)
+    assert row.state == "released" and row.resolved_at is not None
+    with pytest.raises(Conflict):
+        email_ingest.retry_quarantined(admin, held.quarantine_id)
 
 
 def test_a_bounce_becomes_a_note_on_the_right_ticket(channel, published):
