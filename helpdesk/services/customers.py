@@ -208,9 +208,7 @@ def create_organization(actor: Actor, name: str, domain: str | None = None) -> O
 def _organization_by_domain(session: Session, identities: list[tuple[str, str]]) -> int | None:
     """The organization whose domain is the domain of one of these email addresses: a new
     customer writing from ``@hanbit.kr`` joins 한빛상사 if its domain is hanbit.kr."""
-    domains = [
-        value.rpartition("@")[2] for kind, value in identities if kind == IdentityKind.EMAIL
-    ]
+    domains = [value.rpartition("@")[2] for kind, value in identities if kind == IdentityKind.EMAIL]
     if not domains:
         return None
     return session.scalar(
