@@ -49,9 +49,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from .services.sla_rules import forget_rules
 
     forget_rules()  # compiled SLA rules belong to the database they were read from
-
+    # Commit hooks that write with every change (search queue, follower notifications).
     from . import auth, i18n, labels, realtime, security, webui
     from .api import init_api
+    from .services import follows, search_sync  # noqa: F401
 
     security.init_app(app)
     i18n.init_app(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .models import Ticket, User
-from .services import customers, messages, sla_admin, tickets, users
+from .services import customers, kb_articles, kb_categories, messages, sla_admin, tickets, users
 from .services.permissions import SYSTEM, Actor
 from .services.transaction import current_session as session
 
@@ -242,4 +242,32 @@ def load_demo() -> list[tuple[str, str]]:
         group_id=group_ids[0],
     )
     tickets.merge_tickets(jimin, duplicate.id, created[1].id)
+    _knowledge_base(jimin)
     return logins
+
+
+def _knowledge_base(author: Actor) -> None:
+    """Two published articles in Korean and English, and one internal how-to."""
+    category = kb_categories.save_category(author, {"name_ko": "결제와 환불", "name_en": "Billing"})
+    articles = [
+        (
+            "public",
+            ("환불은 어떻게 받나요?", "주문 후 **7일 이내**에 *내 주문*에서 환불을 요청하세요."),
+            ("How do I get a refund?", "Ask for a refund from *My orders* within **7 days**."),
+        ),
+        (
+            "public",
+            ("영수증을 다시 받고 싶어요", "*결제 내역*에서 영수증 PDF를 내려받을 수 있습니다."),
+            ("Can I get my invoice again?", "Download the PDF from *Billing > Invoices*."),
+        ),
+        ("internal", ("환불 승인 절차 (내부)", "10만 원 이상은 팀장 승인이 필요합니다."), None),
+    ]
+    for visibility, korean, english in articles:
+        translations = {"ko": {"title": korean[0], "body": korean[1]}}
+        if english:
+            translations["en"] = {"title": english[0], "body": english[1]}
+        article = kb_articles.save_article(
+            author,
+            {"category_id": category.id, "visibility": visibility, "translations": translations},
+        )
+        kb_articles.publish(author, article.id)

@@ -15,6 +15,7 @@ from .labels import translated_labels
 from .services import (
     customer_profile,
     customers,
+    follows,
     users,
 )
 from .services.ticket_queries import TicketFilter, list_tickets
@@ -56,4 +57,5 @@ def customer_page(customer_id: int):  # type: ignore[no-untyped-def]
         more_tickets=history.next_cursor is not None,
         agents=agents,
         config=config,
+        following=follows.is_following(actor, customer_id=customer_id),
     )

@@ -25,6 +25,7 @@ from .labels import translated_labels
 from .models import PRIORITY_NAMES, Customer, Ticket, User, utcnow
 from .services import (
     email_outbox,
+    follows,
     messages,
     notifications,
     tickets,
@@ -143,6 +144,7 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
             config=config,
             sla_targets=target_rows(ticket, now),
             sla_countdown=ticket_countdown(ticket, now),
+            following=follows.is_following(actor, ticket_id=ticket.id),
         ),
         status_code,
     )

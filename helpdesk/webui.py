@@ -100,6 +100,15 @@ def bell() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     # The page modules add their routes to ``bp`` when imported.
-    from . import web_channels, web_customer, web_queue, web_search, web_sla, web_ticket  # noqa: F401
+    from . import (  # noqa: F401
+        web_channels,
+        web_customer,
+        web_follows,
+        web_kb,
+        web_queue,
+        web_search,
+        web_sla,
+        web_ticket,
+    )
 
     app.register_blueprint(bp)

@@ -97,8 +97,13 @@ class Readers:
         terms = sum(1 for _ in plan.query.leaves())
         top = _BudgetCollector(limit, max(limit, POSTING_BUDGET // max(1, terms)))
         collector: Any = top
+        allowed: set[int] | None = None
         if plan.broad_filter is not None:
-            collector = FilterCollector(top, allow=self._docs(kind, plan.broad_filter))
+            allowed = self._docs(kind, plan.broad_filter)
+            if not allowed:
+                # Whoosh reads an empty ``allow`` set as "no filter": nothing may match.
+                return [], 0, True
+            collector = FilterCollector(top, allow=allowed)
         searcher.search_with_collector(plan.query, collector)
         found = list(collector.results().top_n)
         if len(found) < limit:
@@ -106,7 +111,6 @@ class Readers:
             return found, len(found), True
         estimate = plan.estimate(searcher.reader())
         if estimate <= EXACT_TOTAL_UP_TO:
-            allowed = None if plan.broad_filter is None else self._docs(kind, plan.broad_filter)
             return found, _count(searcher, plan.query, allowed), True
         return found, max(estimate, top.examined), False
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpdesk.cli import main
-from helpdesk.services import sla_admin, tickets, tokens, users
+from helpdesk.services import kb, sla_admin, tickets, tokens, users
 from helpdesk.services.permissions import SYSTEM
 from helpdesk.services.ticket_queries import list_tickets
 from tests.factories import make_ticket
@@ -134,6 +134,8 @@ def test_demo_loads_korean_and_english_data_once(app, cli_env):
     clocks = {t["subject"]: policies.get(t["sla"]["policy_id"]) for t in page.tickets}
     assert "긴급 Urgent" in clocks.values() and "VIP" in clocks.values()
     assert any(t["sla"]["due_at"] for t in page.tickets if t["status"] != "closed")
+    # ...and a small knowledge base, published in Korean and English.
+    assert kb.public_article("ko", "환불은-어떻게-받나요").title == "환불은 어떻게 받나요?"
     again = run(cli_env, "demo")
     assert again.exit_code == 0
     assert len(list_tickets(SYSTEM, limit=100).tickets) == len(page.tickets)

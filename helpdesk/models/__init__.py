@@ -4,6 +4,16 @@ from .audit import AuditEvent
 from .base import Base, utcnow
 from .customer import Customer, CustomerIdentity, IdentityKind, Organization
 from .email_channel import EmailChannel, EmailQuarantine, TicketEmailThread, TicketParticipant
+from .follow import Follow
+from .kb import (
+    KB_LOCALES,
+    ArticleStatus,
+    KbArticle,
+    KbCategory,
+    KbRevision,
+    KbTranslation,
+    Visibility,
+)
 from .message import Attachment, Direction, Message, MessageKind
 from .notification import Notification, NotificationKind
 from .outbox import Outbox, OutboxStatus
@@ -25,10 +35,12 @@ from .ticket import (
 from .user import ApiToken, Group, Role, User, user_groups
 
 __all__ = [
+    "KB_LOCALES",
     "NO_DEADLINE",
     "OPEN_STATUSES",
     "PRIORITY_NAMES",
     "ApiToken",
+    "ArticleStatus",
     "Attachment",
     "AuditEvent",
     "Base",
@@ -39,8 +51,13 @@ __all__ = [
     "Direction",
     "EmailChannel",
     "EmailQuarantine",
+    "Follow",
     "Group",
     "IdentityKind",
+    "KbArticle",
+    "KbCategory",
+    "KbRevision",
+    "KbTranslation",
     "Message",
     "MessageKind",
     "Notification",
@@ -63,6 +80,7 @@ __all__ = [
     "TicketEmailThread",
     "TicketParticipant",
     "User",
+    "Visibility",
     "ticket_tags",
     "user_groups",
     "utcnow",

@@ -18,6 +18,7 @@ class NotificationKind(StrEnum):
     CUSTOMER_REPLIED = "customer_replied"
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
+    FOLLOWED = "followed"  # new activity on a customer or ticket the user follows
 
 
 class Notification(Base):

@@ -24,6 +24,8 @@ class Permission(enum.StrEnum):
     USER_ADMIN = "user.admin"
     CHANNEL_ADMIN = "channel.admin"  # email channels and their quarantine (admins only)
     SLA_ADMIN = "sla.admin"  # business calendars and SLA policies (admins only)
+    KB_READ = "kb.read"  # every knowledge base article, drafts and internal ones included
+    KB_WRITE = "kb.write"  # write, publish and delete articles; manage categories
 
 
 _READERS = {
@@ -31,12 +33,14 @@ _READERS = {
     Permission.TICKET_NOTE,
     Permission.CUSTOMER_READ,
     Permission.USER_READ,
+    Permission.KB_READ,
 }
 _AGENT = _READERS | {
     Permission.TICKET_CREATE,
     Permission.TICKET_UPDATE,
     Permission.TICKET_REPLY,
     Permission.CUSTOMER_WRITE,
+    Permission.KB_WRITE,
 }
 
 # Sales and marketing read the whole service history and add internal notes; only agents and

@@ -1,9 +1,11 @@
 """Keeping the search index in step with the database.
 
 Every transaction that changes a ticket queues it in ``search_changes`` before it commits (a
-commit hook on the ticket events), so a change and its queue entry commit together. One writer
+commit hook on the ticket events), and the knowledge base queues its articles itself, so a
+change and its queue entry commit together. One writer
 (the worker's ``SearchIndexer``) applies the queue in batches: it builds each queued ticket's
-document from the database as it is now and upserts it, or deletes it if the ticket is gone.
+or article translation's document from the database as it is now and upserts it, or deletes
+it if it is gone.
 Applying is idempotent, so a crash between applying and recording progress costs a repeat,
 never a miss. A missing or damaged index is rebuilt from the database.
 """
@@ -19,10 +21,26 @@ from flask import Flask, current_app
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
-from knowledge_base.search import IndexChange, SearchIndex, TicketDocument
+from knowledge_base.search import (
+    ArticleDocument,
+    Document,
+    IndexChange,
+    SearchIndex,
+    TicketDocument,
+)
 
 from .. import events
-from ..models import Customer, Message, SearchChange, Ticket
+from ..models import (
+    KB_LOCALES,
+    ArticleStatus,
+    Customer,
+    KbArticle,
+    KbTranslation,
+    Message,
+    SearchChange,
+    Ticket,
+)
+from .html import html_to_text
 from .transaction import current_session, transaction
 
 log = logging.getLogger(__name__)
@@ -98,6 +116,51 @@ def ticket_documents(session: Session, ticket_ids: Sequence[int]) -> dict[int, T
     return documents
 
 
+def article_documents(
+    session: Session, article_ids: Sequence[int]
+) -> dict[tuple[int, str], ArticleDocument]:
+    """The documents of those articles' translations, by (article id, locale)."""
+    if not article_ids:
+        return {}
+    rows = session.execute(
+        select(KbTranslation, KbArticle)
+        .join(KbArticle, KbArticle.id == KbTranslation.article_id)
+        .where(KbTranslation.article_id.in_(article_ids))
+    ).all()
+    return {
+        (article.id, translation.locale): ArticleDocument(
+            id=article.id,
+            locale=translation.locale,
+            title=translation.title,
+            body=html_to_text(translation.body_html or ""),
+            updated_at=translation.updated_at,
+            visibility=cast(Any, article.visibility),
+            published=translation.status == ArticleStatus.PUBLISHED,
+            category_id=article.category_id,
+        )
+        for translation, article in rows
+    }
+
+
+def _article_changes(session: Session, article_ids: Sequence[int]) -> list[IndexChange]:
+    documents = article_documents(session, article_ids)
+    return [
+        IndexChange.upsert(documents[(a, locale)])
+        if (a, locale) in documents
+        else IndexChange.delete(f"article:{a}:{locale}")
+        for a in article_ids
+        for locale in KB_LOCALES
+    ]
+
+
+def _all_documents(session: Session) -> Iterator[Document]:
+    """Every article translation, then every ticket newest first."""
+    article_ids = list(session.scalars(select(KbArticle.id).order_by(KbArticle.id)))
+    for start in range(0, len(article_ids), 500):
+        yield from article_documents(session, article_ids[start : start + 500]).values()
+    yield from _all_tickets(session)
+
+
 def _all_tickets(session: Session, chunk: int = 1000) -> Iterator[TicketDocument]:
     """Every ticket's document, newest first (the layout searches are fastest on)."""
     last: int | None = None
@@ -146,7 +209,7 @@ def rebuild(ix: SearchIndex, progress: Callable[[int], None] | None = None) -> i
     """
     session = current_session()
     queued = list(session.scalars(select(SearchChange.id)))
-    total = ix.rebuild(_all_tickets(session), progress)
+    total = ix.rebuild(_all_documents(session), progress)
     session.rollback()
     with transaction() as session:
         _done(session, queued)
@@ -169,12 +232,14 @@ def apply_pending(ix: SearchIndex, *, limit: int = BATCH) -> int:
         session.rollback()
         return 0
     ticket_ids = sorted({object_id for _, kind, object_id in rows if kind == "ticket"})
+    article_ids = sorted({object_id for _, kind, object_id in rows if kind == "article"})
     documents = ticket_documents(session, ticket_ids)
-    session.rollback()  # no transaction stays open while the index is written
     changes = [
         IndexChange.upsert(documents[i]) if i in documents else IndexChange.delete(f"ticket:{i}")
         for i in ticket_ids
     ]
+    changes += _article_changes(session, article_ids)
+    session.rollback()  # no transaction stays open while the index is written
     ix.apply(changes)
     with transaction() as session:
         _done(session, [row[0] for row in rows])

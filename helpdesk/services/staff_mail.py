@@ -1,4 +1,4 @@
-"""Email to staff about SLA escalations, in each person's language and time zone.
+"""Email to staff (SLA escalations, activity they follow), in each person's language and zone.
 
 Queued in the ticker's transaction (so an escalation and its emails commit together), sent by
 the worker's ``StaffMailSender`` through the first active email channel's SMTP server, with
@@ -9,7 +9,7 @@ channel there is no server to send through, and staff get the live notification 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -50,15 +50,14 @@ def _target_name(kind: str) -> str:
     return names.get(kind, kind)
 
 
-def queue_escalation(
+def _queue(
     session: Session,
     user_ids: Iterable[int],
     ticket: Ticket,
-    stage: str,
-    target_kind: str,
-    due_at: datetime,
+    compose: Callable[[User], tuple[str, str]],
 ) -> int:
-    """Queue one email per active staff member about a warning or breach; returns how many."""
+    """One email per active staff member; ``compose(user)`` gives the subject and the lead
+    paragraph, called in the user's language. Returns how many were queued."""
     channel = _sending_channel(session)
     ids = sorted(set(user_ids))
     if channel is None or not ids:
@@ -67,32 +66,10 @@ def queue_escalation(
     queued = 0
     for user in session.scalars(select(User).where(User.id.in_(ids), User.is_active.is_(True))):
         with force_locale(user.locale or "en"):
-            target, due = _target_name(target_kind), _local(due_at, user.timezone)
-            if stage == "breach":
-                subject = gettext(
-                    "SLA breached: #%(number)s %(subject)s",
-                    number=ticket.number,
-                    subject=ticket.subject,
-                )
-                lead = gettext(
-                    "The %(target)s target of this ticket was due at %(due)s and has passed.",
-                    target=target,
-                    due=due,
-                )
-            else:
-                subject = gettext(
-                    "SLA about to breach: #%(number)s %(subject)s",
-                    number=ticket.number,
-                    subject=ticket.subject,
-                )
-                lead = gettext(
-                    "The %(target)s target of this ticket is due at %(due)s.",
-                    target=target,
-                    due=due,
-                )
-            lines = [lead, "", f"#{ticket.number} {ticket.subject}"]
-            if public_url:
-                lines.append(f"{public_url}/tickets/{ticket.number}")
+            subject, lead = compose(user)
+        lines = [lead, "", f"#{ticket.number} {ticket.subject}"]
+        if public_url:
+            lines.append(f"{public_url}/tickets/{ticket.number}")
         session.add(
             StaffEmail(
                 user_id=user.id,
@@ -108,6 +85,57 @@ def queue_escalation(
         )
         queued += 1
     return queued
+
+
+def queue_escalation(
+    session: Session,
+    user_ids: Iterable[int],
+    ticket: Ticket,
+    stage: str,
+    target_kind: str,
+    due_at: datetime,
+) -> int:
+    """Queue the emails of an SLA warning or breach; returns how many."""
+
+    def compose(user: User) -> tuple[str, str]:
+        target, due = _target_name(target_kind), _local(due_at, user.timezone)
+        if stage == "breach":
+            return (
+                gettext(
+                    "SLA breached: #%(number)s %(subject)s",
+                    number=ticket.number,
+                    subject=ticket.subject,
+                ),
+                gettext(
+                    "The %(target)s target of this ticket was due at %(due)s and has passed.",
+                    target=target,
+                    due=due,
+                ),
+            )
+        return (
+            gettext(
+                "SLA about to breach: #%(number)s %(subject)s",
+                number=ticket.number,
+                subject=ticket.subject,
+            ),
+            gettext(
+                "The %(target)s target of this ticket is due at %(due)s.", target=target, due=due
+            ),
+        )
+
+    return _queue(session, user_ids, ticket, compose)
+
+
+def queue_activity(session: Session, user_ids: Iterable[int], ticket: Ticket, excerpt: str) -> int:
+    """Queue the emails telling followers of a new message; returns how many."""
+
+    def compose(user: User) -> tuple[str, str]:
+        subject = gettext(
+            "New on #%(number)s %(subject)s", number=ticket.number, subject=ticket.subject
+        )
+        return subject, excerpt
+
+    return _queue(session, user_ids, ticket, compose)
 
 
 def send_due(limit: int = 20, *, now: datetime | None = None) -> int:

@@ -3,8 +3,10 @@
 The rule (services/permissions.py): everyone on staff reads everything and adds internal notes;
 only agents and admins create, change, merge and reply to tickets and create customers or add
 identities; only admins see or touch email channels and their quarantine, and change SLA
-calendars and policies (which all staff read). Without credentials every route but the OpenAPI
-document is 401. A refused call must leave no trace: no audit entry, no new rows.
+calendars and policies (which all staff read). Everyone on staff reads the knowledge base; only
+agents and admins write, publish and delete articles and manage its categories. Without
+credentials every route but the OpenAPI document is 401. A refused call must leave no trace: no
+audit entry, no new rows.
 """
 
 from __future__ import annotations
@@ -23,12 +25,16 @@ from helpdesk.models import (
     Customer,
     EmailChannel,
     EmailQuarantine,
+    KbArticle,
+    KbCategory,
+    KbRevision,
     Message,
+    SearchChange,
     SlaCalendar,
     SlaPolicy,
     Ticket,
 )
-from helpdesk.services import customer_merge, email_ingest, sla_admin
+from helpdesk.services import customer_merge, email_ingest, kb_articles, kb_categories, sla_admin
 from helpdesk.services.permissions import SYSTEM
 from tests.api.helpers import API, assert_error, bearer
 from tests.email_helpers import make_channel
@@ -52,6 +58,10 @@ class World:
     policy: int
     other_customer: int
     merged: int  # a customer merged into other_customer
+    kb_category: int  # no article uses it
+    kb_article: int  # a draft in Korean and English
+    kb_published: int  # published in Korean
+    locale: str
     n: int
 
 
@@ -213,6 +223,46 @@ ENDPOINTS = [
         200,
         query=lambda w: {"from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"},
     ),
+    Endpoint("GET", "/kb/categories", 200),
+    Endpoint(
+        "POST", "/kb/categories", 201, writers_only=True, body=lambda w: {"name_en": f"FAQ {w.n}"}
+    ),
+    Endpoint("GET", "/kb/categories/{kb_category}", 200),
+    Endpoint(
+        "PUT",
+        "/kb/categories/{kb_category}",
+        200,
+        writers_only=True,
+        body=lambda w: {"name_ko": f"자주 묻는 질문 {w.n}", "position": 3},
+    ),
+    Endpoint("DELETE", "/kb/categories/{kb_category}", 204, writers_only=True),
+    Endpoint("GET", "/kb/articles", 200, query=lambda w: {"locale": "ko", "limit": 5}),
+    Endpoint(
+        "POST",
+        "/kb/articles",
+        201,
+        writers_only=True,
+        body=lambda w: {"translations": {"ko": {"title": f"문서 {w.n}", "body": "내용"}}},
+    ),
+    Endpoint("GET", "/kb/articles/{kb_article}", 200),
+    Endpoint(
+        "PUT",
+        "/kb/articles/{kb_article}",
+        200,
+        writers_only=True,
+        body=lambda w: {"visibility": "internal", "category_id": w.kb_category},
+    ),
+    Endpoint("DELETE", "/kb/articles/{kb_article}", 204, writers_only=True),
+    Endpoint(
+        "PUT",
+        "/kb/articles/{kb_article}/translations/{locale}",
+        200,
+        writers_only=True,
+        body=lambda w: {"title": f"Changed {w.n}", "body": "New text"},
+    ),
+    Endpoint("POST", "/kb/articles/{kb_article}/publish", 200, writers_only=True),
+    Endpoint("POST", "/kb/articles/{kb_published}/unpublish", 200, writers_only=True),
+    Endpoint("GET", "/kb/articles/{kb_article}/revisions", 200),
     Endpoint("GET", "/openapi.json", 200, public=True),
 ]
 
@@ -242,6 +292,10 @@ def _counts() -> dict[str, int]:
             EmailQuarantine,
             SlaCalendar,
             SlaPolicy,
+            KbCategory,
+            KbArticle,
+            KbRevision,
+            SearchChange,
         )
     }
 
@@ -254,6 +308,9 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
     other = make_customer(email=f"other{n}@example.com")
     merged_away = make_customer(email=f"dup{n}@example.com")
     customer_merge.merge_customers(SYSTEM, merged_away.id, other.id)
+    words = {"title": f"Article {n}", "body": "Text"}
+    kb_published = kb_articles.save_article(SYSTEM, {"translations": {"ko": words}})
+    kb_articles.publish(SYSTEM, kb_published.id)
     world = World(
         ticket=make_ticket(customer).id,
         other_ticket=make_ticket(customer).id,
@@ -274,6 +331,12 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
         ).id,
         other_customer=other.id,
         merged=merged_away.id,
+        kb_category=kb_categories.save_category(SYSTEM, {"name_en": f"Spare {n}"}).id,
+        kb_article=kb_articles.save_article(
+            SYSTEM, {"translations": {"ko": words, "en": words}}
+        ).id,
+        kb_published=kb_published.id,
+        locale="en",
         n=n,
     )
     headers = {} if role == "anonymous" else bearer(token_for(make_user(role)))
@@ -335,6 +398,15 @@ def test_the_matrix_expects_both_outcomes():
         "POST /customers/{customer}/identities",
         "POST /customers/{customer}/merge",
         "POST /customers/{merged}/unmerge",
+        "POST /kb/categories",
+        "PUT /kb/categories/{kb_category}",
+        "DELETE /kb/categories/{kb_category}",
+        "POST /kb/articles",
+        "PUT /kb/articles/{kb_article}",
+        "DELETE /kb/articles/{kb_article}",
+        "PUT /kb/articles/{kb_article}/translations/{locale}",
+        "POST /kb/articles/{kb_article}/publish",
+        "POST /kb/articles/{kb_published}/unpublish",
     }
 
 
@@ -358,10 +430,11 @@ def test_the_matrix_follows_the_role_table():
     from helpdesk.services.permissions import ROLE_PERMISSIONS, Permission
 
     readers = {Permission.TICKET_READ, Permission.TICKET_NOTE, Permission.CUSTOMER_READ}
+    readers |= {Permission.KB_READ}
     for role in ROLES:
         granted = ROLE_PERMISSIONS[role]
         assert readers <= granted
         writes = {Permission.TICKET_CREATE, Permission.TICKET_UPDATE, Permission.TICKET_REPLY}
-        writes |= {Permission.CUSTOMER_WRITE}
+        writes |= {Permission.CUSTOMER_WRITE, Permission.KB_WRITE}
         assert (writes <= granted) == (role in WRITERS)
         assert (Permission.CHANNEL_ADMIN in granted) == (role in ADMINS)

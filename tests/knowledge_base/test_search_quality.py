@@ -519,3 +519,19 @@ def test_an_index_of_an_older_schema_is_recreated(fresh):
 def test_scopes_must_restrict_what_is_not_staff():
     with pytest.raises(ValueError):
         SearchScope(articles=None, tickets=frozenset())
+
+
+def test_a_filter_left_without_documents_lets_nothing_through(tmp_path):
+    """The only public article is deleted: the public scope must find nothing, not the
+    internal article that is still there (an empty allow-set means "all" to Whoosh)."""
+    fresh = SearchIndex.open(tmp_path / "small")
+    fresh.rebuild([])
+    fresh.apply([IndexChange.upsert(article(1, "환불 안내", "환불은 7일 이내"))])
+    fresh.apply(
+        [IndexChange.upsert(article(2, "환불 내부 절차", "승인 필요", visibility="internal"))]
+    )
+    assert keys(fresh.search("환불", SearchScope.public("ko"))) == ["article:1:ko"]
+    fresh.apply([IndexChange.delete("article:1:ko")])
+    assert keys(fresh.search("환불", SearchScope.public("ko"))) == []
+    assert keys(fresh.search("환불", SearchScope.staff(None))) == ["article:2:ko"]
+    fresh.close()

@@ -97,3 +97,36 @@ def test_the_indexer_loop_builds_then_follows_within_a_pass(app):
     later = make_ticket(subject="두 번째 문의입니다")
     assert loop.run_once() is True and loop.run_once() is False  # applied, then idle
     assert [h.id for h in search(SYSTEM, "두 번째").hits] == [later.id]
+
+
+def test_published_public_articles_reach_the_portal_scope_and_internal_ones_only_staff(app):
+    from helpdesk.services import kb_articles
+    from knowledge_base.search import SearchScope
+
+    public = kb_articles.save_article(
+        SYSTEM,
+        {
+            "visibility": "public",
+            "translations": {"ko": {"title": "환불 안내", "body": "환불은 7일 이내"}},
+        },
+    )
+    internal = kb_articles.save_article(
+        SYSTEM,
+        {
+            "visibility": "internal",
+            "translations": {"ko": {"title": "환불 내부 절차", "body": "승인"}},
+        },
+    )
+    _sync(app)
+    ix = search_sync.search_index(app)
+    assert ix.search("환불", SearchScope.public("ko")).hits == []  # drafts are not public
+    kb_articles.publish(SYSTEM, public.id)
+    kb_articles.publish(SYSTEM, internal.id)
+    _sync(app)
+    portal = ix.search("환불", SearchScope.public("ko"))
+    assert [(h.kind, h.id) for h in portal.hits] == [("article", public.id)]
+    staff = ix.search("환불", SearchScope.staff(None), kinds=["article"])
+    assert {h.id for h in staff.hits} == {public.id, internal.id}
+    kb_articles.delete_article(SYSTEM, public.id)
+    _sync(app)
+    assert ix.search("환불", SearchScope.public("ko")).hits == []
