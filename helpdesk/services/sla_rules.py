@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import PRIORITY_NAMES, Counter, SlaCalendar, SlaPolicy, Status, TargetKind
@@ -167,14 +168,24 @@ def current_rules(session: Session) -> Rules:
     return cached
 
 
+def ensure_counter(session: Session, name: str, initial: int = 0) -> None:
+    """Create the counter row if it is missing, safely when another process (a worker's
+    ticker, another web process) creates it at the same moment."""
+    if session.scalar(select(Counter.name).where(Counter.name == name)) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(Counter(name=name, value=initial))
+    except IntegrityError:
+        pass  # the other one won: the row is there
+
+
 def rules_changed(session: Session) -> int:
     """Bump the rules version (inside the changing transaction); returns the new version."""
-    updated = session.execute(
+    ensure_counter(session, RULES_COUNTER)
+    session.execute(
         update(Counter).where(Counter.name == RULES_COUNTER).values(value=Counter.value + 1)
     )
-    if not updated.rowcount:  # type: ignore[attr-defined]
-        session.add(Counter(name=RULES_COUNTER, value=1))
-        session.flush()
     # This process sees the change as soon as it is committed, not a second later.
     event.listen(session, "after_commit", lambda _session: forget_rules(), once=True)
     return _stored_version(session)

@@ -35,10 +35,10 @@ from . import audit, staff_mail
 from .notifications import notify
 from .permissions import SYSTEM
 from .sla_clock import next_fire, update_clock
-from .sla_rules import RULES_COUNTER, Rule, current_rules
+from .sla_rules import RULES_COUNTER, Rule, current_rules, ensure_counter
 from .snapshots import ticket_snapshot
 from .tickets import TICKET_LOAD, touch_ticket
-from .transaction import transaction
+from .transaction import current_session, transaction
 
 BATCH = 200
 REMATCH_BATCH = 500
@@ -57,6 +57,12 @@ def tick(now: datetime | None = None, *, limit: int = BATCH) -> TickResult:
     """Fire the warnings and breaches due by ``now`` (at most ``limit`` targets per call)."""
     now = now or utcnow()
     result = TickResult()
+    # A cheap read first: on SQLite a write transaction every second would queue behind (and
+    # in front of) every request's writes for nothing.
+    idle = current_session()
+    if idle.scalar(select(SlaTarget.id).where(SlaTarget.fire_at <= now).limit(1)) is None:
+        idle.rollback()
+        return result
     with transaction() as session:
         ticket_ids = list(
             dict.fromkeys(
@@ -183,14 +189,11 @@ def _escalate(
 # --- re-matching open tickets after a policy or calendar change ----------------------------
 
 
-def _counter(session: Session, name: str, *, lock: bool = False, initial: int = 0) -> int:
-    stmt = select(Counter.value).where(Counter.name == name)
-    value = session.scalar(stmt.with_for_update() if lock else stmt)
-    if value is None:
-        session.add(Counter(name=name, value=initial))
-        session.flush()
-        return initial
-    return value
+def _counter(session: Session, name: str, *, initial: int = 0) -> int:
+    """A progress counter of the re-match pass, created if missing and locked till commit."""
+    ensure_counter(session, name, initial)
+    stmt = select(Counter.value).where(Counter.name == name).with_for_update()
+    return int(session.scalar(stmt) or 0)
 
 
 def _set_counter(session: Session, name: str, value: int) -> None:
@@ -204,10 +207,21 @@ def rematch(*, limit: int = REMATCH_BATCH) -> int:
     done), locked while a batch runs, so two workers share the work and a restart resumes it.
     Returns how many tickets were re-matched.
     """
+    idle = current_session()
+    names = [RULES_COUNTER, _REMATCH_FOR, _REMATCH_CURSOR]
+    stmt = select(Counter.name, Counter.value).where(Counter.name.in_(names))
+    values = {name: value for name, value in idle.execute(stmt)}
+    idle.rollback()
+    if (
+        values.get(_REMATCH_FOR, 0) == values.get(RULES_COUNTER, 0)
+        and values.get(_REMATCH_CURSOR, -1) < 0
+    ):
+        return 0  # nothing to re-match: no write transaction
     with transaction() as session:
-        version = _counter(session, RULES_COUNTER)
-        done_for = _counter(session, _REMATCH_FOR, lock=True)
-        cursor = _counter(session, _REMATCH_CURSOR, lock=True, initial=-1)  # -1: pass done
+        # Read only: the rules version is created by the first change of the rules.
+        version = session.scalar(select(Counter.value).where(Counter.name == RULES_COUNTER)) or 0
+        done_for = _counter(session, _REMATCH_FOR)
+        cursor = _counter(session, _REMATCH_CURSOR, initial=-1)  # -1: pass done
         if done_for == version and cursor < 0:
             return 0
         if done_for != version:

@@ -416,3 +416,28 @@ def test_renaming_onto_a_taken_name_and_bad_fields_name_the_field_to_fix(policie
     assert "timezone" in caught.value.fields
     db.session.expire_all()
     assert db.session.get(SlaPolicy, data["id"]).name == "Urgent"  # nothing half-written
+
+
+def test_two_processes_creating_the_first_rules_at_once_both_succeed(app):
+    """The rules version row is created by whoever changes the rules first; a second writer
+    at the same moment (another web process, a worker's ticker) must not fail on it."""
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def create(name: str) -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                sla_admin.save_calendar(SYSTEM, {"name": name, "always_open": True})
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in ("A", "B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(c.name for c in sla_admin.list_calendars(SYSTEM)) == ["A", "B"]
