@@ -40,7 +40,7 @@ def init_api(app: Flask) -> None:
             "security": [{"bearer": []}],
         },
     )
-    from . import channels, customers, errors, kb, sla, tickets, users
+    from . import channels, customers, errors, kb, search, sla, tickets, users
 
     blueprints = (
         tickets.blp,
@@ -51,6 +51,7 @@ def init_api(app: Flask) -> None:
         channels.quarantine_blp,
         sla.blp,
         kb.blp,
+        search.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # tokens need no CSRF; session callers are checked in auth.py

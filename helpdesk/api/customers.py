@@ -10,7 +10,7 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..services import customer_merge, customer_profile, customers
+from ..services import customer_merge, customer_profile, customers, follows
 from ..services.ticket_queries import TicketFilter, list_tickets
 from .auth import actor, authenticate_request
 from .schemas import (
@@ -20,6 +20,7 @@ from .schemas import (
     CustomerSearchArgs,
     CustomerTicketArgs,
     DuplicateSchema,
+    FollowStateSchema,
     IdentitySchema,
     ServiceSummarySchema,
     TicketPageSchema,
@@ -166,3 +167,17 @@ class CustomerUnmerge(MethodView):
     def post(self, customer_id: int) -> Any:
         """Undo the merge of this (merged-away) customer; it is returned with what it had."""
         return customer_merge.unmerge_customers(actor(), customer_id)
+
+
+@blp.route("/<int:customer_id>/follow")
+class CustomerFollow(MethodView):
+    @blp.response(200, FollowStateSchema)
+    def post(self, customer_id: int) -> Any:
+        """Follow this customer: new messages on any of their tickets reach you (bell, email)."""
+        started = follows.follow(actor(), customer_id=customer_id)
+        return {"following": True, "started": started}
+
+    @blp.response(204)
+    def delete(self, customer_id: int) -> None:
+        """Stop following this customer."""
+        follows.unfollow(actor(), customer_id=customer_id)

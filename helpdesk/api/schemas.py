@@ -321,3 +321,8 @@ class UserSchema(ma.Schema):
 
 def as_utc(value: Any) -> Any:
     return value.astimezone(UTC) if value is not None else None
+
+
+class FollowStateSchema(ma.Schema):
+    following = fields.Bool()
+    started = fields.Bool(metadata={"description": "False if you already followed it"})

@@ -10,12 +10,13 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from ..models import Priority
-from ..services import audit, messages, tickets
+from ..services import audit, follows, messages, tickets
 from ..services.errors import Invalid
 from ..services.ticket_queries import TicketFilter, TicketPage, list_tickets
 from .auth import actor, authenticate_request
 from .schemas import (
     AuditEventSchema,
+    FollowStateSchema,
     MergeSchema,
     MessageSchema,
     NoteSchema,
@@ -184,3 +185,17 @@ class TicketHistory(MethodView):
         """Every change to the ticket: who, what, before and after, when."""
         tickets.get_ticket(actor(), ticket_id)
         return audit.ticket_history(actor(), ticket_id)
+
+
+@blp.route("/<int:ticket_id>/follow")
+class TicketFollow(MethodView):
+    @blp.response(200, FollowStateSchema)
+    def post(self, ticket_id: int) -> Any:
+        """Follow this ticket: its new messages reach you (bell, email)."""
+        started = follows.follow(actor(), ticket_id=ticket_id)
+        return {"following": True, "started": started}
+
+    @blp.response(204)
+    def delete(self, ticket_id: int) -> None:
+        """Stop following this ticket."""
+        follows.unfollow(actor(), ticket_id=ticket_id)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import fields
 
-from ..services import users
+from ..services import follows, users
 from .auth import actor, authenticate_request
 from .schemas import Ref, UserSchema
 
@@ -40,3 +42,17 @@ class Me(MethodView):
     def get(self) -> Any:
         """The user the token (or session) belongs to."""
         return g.api_user
+
+
+class FollowSchema(ma.Schema):
+    customer_id = fields.Int(allow_none=True)
+    ticket_id = fields.Int(allow_none=True)
+    created_at = fields.DateTime()
+
+
+@blp.route("/me/follows")
+class MyFollows(MethodView):
+    @blp.response(200, FollowSchema(many=True))
+    def get(self) -> Any:
+        """The customers and tickets you follow, newest first."""
+        return follows.followed(actor())

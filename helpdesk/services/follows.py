@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .. import events
 from ..models import Customer, Follow, NotificationKind, Ticket, utcnow
-from . import staff_mail
+from . import audit, staff_mail
 from .errors import Invalid, NotFound
 from .notifications import notify
 from .permissions import Actor, Permission, require
@@ -57,6 +57,13 @@ def follow(actor: Actor, *, customer_id: int | None = None, ticket_id: int | Non
                 )
         except IntegrityError:  # a double click raced us: following either way
             return False
+        audit.record(
+            session,
+            actor,
+            "follow.started",
+            ticket_id=ticket_id,
+            customer_id=customer_id,
+        )
     return True
 
 
@@ -66,7 +73,12 @@ def unfollow(actor: Actor, *, customer_id: int | None = None, ticket_id: int | N
     with transaction() as session:
         target = Follow.customer_id == customer_id if customer_id else Follow.ticket_id == ticket_id
         result = session.execute(delete(Follow).where(Follow.user_id == actor.user_id, target))
-        return bool(cast(Any, result).rowcount)
+        stopped = bool(cast(Any, result).rowcount)
+        if stopped:
+            audit.record(
+                session, actor, "follow.stopped", ticket_id=ticket_id, customer_id=customer_id
+            )
+        return stopped
 
 
 def is_following(

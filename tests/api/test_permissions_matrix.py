@@ -131,6 +131,12 @@ ENDPOINTS = [
     Endpoint("GET", "/customers/{customer}/summary", 200),
     Endpoint("GET", "/customers/{customer}/timeline", 200),
     Endpoint("GET", "/customers/{customer}/duplicates", 200),
+    Endpoint("POST", "/customers/{customer}/follow", 200),
+    Endpoint("DELETE", "/customers/{customer}/follow", 204, changes_nothing=True),
+    Endpoint("POST", "/tickets/{ticket}/follow", 200),
+    Endpoint("DELETE", "/tickets/{ticket}/follow", 204, changes_nothing=True),
+    Endpoint("GET", "/users/me/follows", 200),
+    Endpoint("GET", "/search", 200, query=lambda w: {"q": "Matrix"}),
     Endpoint(
         "POST",
         "/customers/{customer}/merge",
