@@ -45,6 +45,8 @@ OPEN = "new,open,pending,on-hold"
 TARGET_MS = 20.0  # list and create p95, from the foundation issue
 TARGET_RSS_MIB = 200.0
 TARGET_QUEUE_PAGE_MS = 50.0  # the agent queue page's server time, from the workspace issue
+# Customer 360 issue: profile page, timeline page, identity lookup (p95).
+TARGET_PROFILE_MS, TARGET_TIMELINE_MS, TARGET_IDENTITY_MS = 100.0, 30.0, 2.0
 
 # (method, path, JSON body or None)
 Request = tuple[str, str, dict[str, Any] | None]
@@ -261,6 +263,12 @@ def database_facts(url: str) -> dict[str, Any]:
             "SELECT customer_id, value FROM customer_identities "
             "WHERE kind = 'email' ORDER BY id DESC LIMIT 2000"
         ).all()
+        # The customers with the longest histories: the heaviest profiles and timelines.
+        busiest = conn.exec_driver_sql(
+            "SELECT customer_id, count(*) AS n FROM tickets GROUP BY customer_id "
+            "ORDER BY n DESC LIMIT 20"
+        ).all()
+        messages = conn.exec_driver_sql("SELECT count(*) FROM messages").scalar_one()
         if engine.dialect.name == "sqlite":
             version = conn.exec_driver_sql("SELECT sqlite_version()").scalar_one()
         else:
@@ -276,6 +284,8 @@ def database_facts(url: str) -> dict[str, Any]:
         "tickets": tickets,
         "counter": counter,
         "identities": [(int(cid), str(value)) for cid, value in identities],
+        "busiest_customers": [(int(cid), int(n)) for cid, n in busiest],
+        "messages": messages,
     }
 
 
@@ -389,6 +399,36 @@ def benchmark(
                 lambda html: None if "data-live-queue" in html else nonempty({"items": []}),
             ),
         )
+        # Before a call (issue 7): the busiest customers' profile pages and timeline pages, and
+        # finding a customer by an email address.
+        busiest = [cid for cid, _ in facts["busiest_customers"]]
+        timed(
+            "customer profile page (HTML)",
+            run_scenario(
+                server,
+                pages,
+                rotate([f"/customers/{cid}" for cid in busiest]),
+                requests,
+                warmup,
+                lambda html: None if "customer-profile" in html else nonempty({"items": []}),
+            ),
+        )
+        timed(
+            "customer timeline page (API)",
+            run_scenario(
+                server,
+                client,
+                rotate([f"/api/v1/customers/{cid}/timeline?limit=25" for cid in busiest]),
+                requests,
+                warmup,
+                nonempty,
+            ),
+        )
+        lookups = [f"/api/v1/customers?kind=email&value={v}" for _, v in facts["identities"]]
+        timed(
+            "identity lookup (API)",
+            run_scenario(server, client, rotate(lookups), requests, warmup, lambda body: None),
+        )
         pages.close()
 
         numbers: list[int] = []
@@ -476,6 +516,14 @@ def benchmark(
             "queue_page_p95_ms": TARGET_QUEUE_PAGE_MS,
             "queue_page_p95_met": results["queue page (HTML), 5 views"]["p95_ms"]
             <= TARGET_QUEUE_PAGE_MS,
+            "profile_page_p95_ms": TARGET_PROFILE_MS,
+            "profile_page_p95_met": results["customer profile page (HTML)"]["p95_ms"]
+            <= TARGET_PROFILE_MS,
+            "timeline_p95_ms": TARGET_TIMELINE_MS,
+            "timeline_p95_met": results["customer timeline page (API)"]["p95_ms"]
+            <= TARGET_TIMELINE_MS,
+            # Over HTTP the floor (healthz) is ~2-3 ms; the server CPU column shows the lookup.
+            "identity_lookup_p95_ms": TARGET_IDENTITY_MS,
         },
     }
     write_report(report)
