@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     forget_rules()  # compiled SLA rules belong to the database they were read from
     # Commit hooks that write with every change (search queue, follower notifications).
-    from . import auth, i18n, labels, realtime, security, webui
+    from . import auth, i18n, labels, portal, realtime, security, webui
     from .api import init_api
     from .services import follows, search_sync  # noqa: F401
 
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     auth.init_app(app)
     init_api(app)
     webui.init_app(app)
+    portal.init_app(app)
     realtime.init_app(app)
 
     @app.teardown_appcontext

@@ -342,6 +342,60 @@ def search_reindex() -> None:
     click.echo(f"Indexed {indexed} documents.")
 
 
+@main.group("import")
+def import_() -> None:
+    """Import customers or their business events from CSV (all or nothing)."""
+
+
+def _import(kind: str, path: Path) -> None:
+    from .services import customer_import
+    from .services.errors import Invalid
+    from .services.permissions import SYSTEM
+
+    raw = path.read_bytes()
+    with _app().app_context():
+        rows = len(customer_import.read_rows(raw))
+        run = (
+            customer_import.import_customers
+            if kind == "customers"
+            else customer_import.import_events
+        )
+        with click.progressbar(length=rows, label=f"Importing {kind}") as bar:
+            done = [0]
+
+            def advance(count: int) -> None:
+                bar.update(count - done[0])
+                done[0] = count
+
+            try:
+                report = run(SYSTEM, raw, advance)
+            except Invalid as exc:
+                _fail(str(exc.message))
+                return
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(f"row {problem.row}: {problem.field}: {problem.reason}", err=True)
+        _fail(f"Nothing imported: {len(report.problems)} problem(s) in {report.rows} rows.")
+    click.echo(
+        f"Imported {report.created} new, {report.unchanged} already there ({report.rows} rows)."
+    )
+
+
+@import_.command("customers")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_customers(path: Path) -> None:
+    """Columns: name, email, phone, organization, tier, locale (UTF-8 or Korean Excel CSV)."""
+    _import("customers", path)
+
+
+@import_.command("events")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_events(path: Path) -> None:
+    """Columns: email / phone / customer_id, kind, title, occurred_at (ISO 8601 with a zone),
+    external_id, amount, currency, url."""
+    _import("events", path)
+
+
 @main.command()
 def demo() -> None:
     """Load demo data (Korean and English customers and tickets); safe to run twice."""

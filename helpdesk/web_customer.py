@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from .labels import translated_labels
 from .services import (
+    customer_events,
     customer_profile,
     customers,
     follows,
@@ -58,4 +59,5 @@ def customer_page(customer_id: int):  # type: ignore[no-untyped-def]
         agents=agents,
         config=config,
         following=follows.is_following(actor, customer_id=customer_id),
+        events=customer_events.list_events(actor, customer_id, limit=10)[0],
     )

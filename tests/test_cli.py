@@ -46,6 +46,9 @@ def run(cli_env, *args: str, input: str | None = None):
         ["worker"],
         ["search"],
         ["search", "reindex"],
+        ["import"],
+        ["import", "customers"],
+        ["import", "events"],
     ],
 )
 def test_every_command_has_help(command):
@@ -187,3 +190,17 @@ def test_search_reindex_rebuilds_the_index_with_a_progress_bar(app, cli_env):
     result = run(cli_env, "search", "reindex")
     assert result.exit_code == 0, result.output
     assert "Indexing" in result.output and "Indexed 2 documents." in result.output
+
+
+def test_import_customers_reports_every_problem_and_imports_nothing_then_imports(
+    app, cli_env, tmp_path
+):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,email\n김민수,minsu@hanbit.kr\n박서준,not-an-email\n", encoding="utf-8")
+    refused = CliRunner().invoke(main, ["import", "customers", str(bad)], env=cli_env)
+    assert refused.exit_code == 1
+    assert "row 2: email:" in refused.output and "Nothing imported" in refused.output
+    good = tmp_path / "good.csv"
+    good.write_bytes("name,email\n김민수,minsu@hanbit.kr\n".encode("cp949"))  # Korean Excel
+    result = run(cli_env, "import", "customers", str(good))
+    assert result.exit_code == 0 and "Imported 1 new" in result.output

@@ -6,15 +6,27 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..services import customer_merge, customer_profile, customers, follows
+from ..services import (
+    customer_events,
+    customer_import,
+    customer_merge,
+    customer_profile,
+    customers,
+    follows,
+)
 from ..services.ticket_queries import TicketFilter, list_tickets
 from .auth import actor, authenticate_request
 from .schemas import (
     CustomerCreateSchema,
+    CustomerEventArgs,
+    CustomerEventCreateSchema,
+    CustomerEventPageSchema,
+    CustomerEventSchema,
+    CustomerImportArgs,
     CustomerMergeSchema,
     CustomerSchema,
     CustomerSearchArgs,
@@ -22,6 +34,7 @@ from .schemas import (
     DuplicateSchema,
     FollowStateSchema,
     IdentitySchema,
+    ImportReportSchema,
     ServiceSummarySchema,
     TicketPageSchema,
     TimelineArgs,
@@ -181,3 +194,62 @@ class CustomerFollow(MethodView):
     def delete(self, customer_id: int) -> None:
         """Stop following this customer."""
         follows.unfollow(actor(), customer_id=customer_id)
+
+
+@blp.route("/events")
+class CustomerEvents(MethodView):
+    @blp.arguments(CustomerEventCreateSchema)
+    @blp.response(201, CustomerEventSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Add a business event (order, purchase, contract change, call) to a customer's history.
+
+        Name the customer by `customer_id` or by `customer` `{kind, value}`; an unknown
+        identity creates the customer. A repeated `(source, external_id)` returns the stored
+        event with 200 instead of adding it twice."""
+        ref = data.pop("customer", None)
+        event, created = customer_events.add_event(
+            actor(),
+            data,
+            customer_id=data.pop("customer_id", None),
+            identity=(ref["kind"], ref["value"]) if ref else None,
+        )
+        return event, 201 if created else 200
+
+
+@blp.route("/<int:customer_id>/events")
+class CustomerEventList(MethodView):
+    @blp.arguments(CustomerEventArgs, location="query")
+    @blp.response(200, CustomerEventPageSchema)
+    def get(self, args: dict[str, Any], customer_id: int) -> Any:
+        """The customer's business events, newest first (`cursor` from `next_cursor`)."""
+        rows, next_cursor = customer_events.list_events(
+            actor(), customer_id, cursor=args.get("cursor"), limit=args["limit"]
+        )
+        return {"items": rows, "next_cursor": next_cursor}
+
+
+@blp.route("/import")
+class CustomerImport(MethodView):
+    @blp.arguments(CustomerImportArgs, location="query")
+    @blp.response(200, ImportReportSchema)
+    @blp.alt_response(422, schema=ImportReportSchema, description="Problems; nothing imported")
+    def post(self, args: dict[str, Any]) -> Any:
+        """Import a CSV file (the request body) of `customers` or `events`, all or nothing.
+
+        Customers: name, email, phone, organization, tier, locale. Events: email / phone /
+        customer_id, kind, title, occurred_at, external_id, amount, currency, url. UTF-8 or
+        Korean Excel (cp949). With any problem the answer lists them all and nothing is
+        written."""
+        run = (
+            customer_import.import_customers
+            if args["kind"] == "customers"
+            else customer_import.import_events
+        )
+        report = run(actor(), request.get_data())
+        body = {
+            "rows": report.rows,
+            "created": report.created,
+            "unchanged": report.unchanged,
+            "problems": [vars(p) for p in report.problems],
+        }
+        return body, 200 if report.ok else 422

@@ -326,3 +326,63 @@ def as_utc(value: Any) -> Any:
 class FollowStateSchema(ma.Schema):
     following = fields.Bool()
     started = fields.Bool(metadata={"description": "False if you already followed it"})
+
+
+class CustomerEventCreateSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    customer_id = fields.Int()
+    customer = fields.Nested(CustomerRefArgs, metadata={"description": "Found or created"})
+    kind = fields.Str(required=True, metadata={"example": "order"})
+    title = fields.Str(required=True, validate=validate.Length(1, 200))
+    occurred_at = fields.Str(
+        required=True, metadata={"description": "ISO 8601 with a zone", "format": "date-time"}
+    )
+    data = fields.Dict(metadata={"description": "amount, currency, url... (at most 30 values)"})
+    source = fields.Str(load_default="api", metadata={"description": "The sending system"})
+    external_id = fields.Str(metadata={"description": "Its id there: a repeat is not added"})
+
+
+class CustomerEventSchema(ma.Schema):
+    id = fields.Int()
+    customer_id = fields.Int()
+    kind = fields.Str()
+    title = fields.Str()
+    occurred_at = fields.DateTime()
+    data = fields.Dict()
+    source = fields.Str()
+    external_id = fields.Str(allow_none=True)
+
+
+class CustomerEventArgs(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    cursor = fields.Str()
+    limit = fields.Int(load_default=25, validate=validate.Range(1, 100))
+
+
+class CustomerEventPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(CustomerEventSchema))
+    next_cursor = fields.Str(allow_none=True)
+
+
+class CustomerImportArgs(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    kind = fields.Str(required=True, validate=validate.OneOf(["customers", "events"]))
+
+
+class ImportProblemSchema(ma.Schema):
+    row = fields.Int()
+    field = fields.Str()
+    reason = fields.Str()
+
+
+class ImportReportSchema(ma.Schema):
+    rows = fields.Int()
+    created = fields.Int()
+    unchanged = fields.Int()
+    problems = fields.List(fields.Nested(ImportProblemSchema))

@@ -3,6 +3,7 @@
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .customer import Customer, CustomerIdentity, IdentityKind, Organization
+from .customer_event import CustomerEvent
 from .email_channel import EmailChannel, EmailQuarantine, TicketEmailThread, TicketParticipant
 from .follow import Follow
 from .kb import (
@@ -47,6 +48,7 @@ __all__ = [
     "Channel",
     "Counter",
     "Customer",
+    "CustomerEvent",
     "CustomerIdentity",
     "Direction",
     "EmailChannel",

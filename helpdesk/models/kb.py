@@ -108,6 +108,8 @@ class KbTranslation(Base):
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     helpful_yes: Mapped[int] = mapped_column(Integer, default=0)
     helpful_no: Mapped[int] = mapped_column(Integer, default=0)
+    # Portal visitors who opened this translation from the contact form's suggestions.
+    deflection_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

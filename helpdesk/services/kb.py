@@ -11,11 +11,13 @@ Writing lives in ``kb_articles`` and ``kb_categories``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import contains_eager
 
-from ..models import KB_LOCALES, ArticleStatus, KbArticle, KbTranslation, Visibility
+from ..models import KB_LOCALES, ArticleStatus, KbArticle, KbCategory, KbTranslation, Visibility
 from .errors import NotFound
 from .kb_articles import category_and_children
 from .kb_render import normalize_slug
@@ -85,6 +87,74 @@ def public_articles(locale: str, category_id: int | None = None) -> list[KbTrans
     return list(session.scalars(stmt))
 
 
+def _published_public(locale: str) -> Select[KbTranslation]:
+    return (
+        select(KbTranslation)
+        .join(KbTranslation.article)
+        .options(contains_eager(KbTranslation.article))
+        .where(
+            KbTranslation.locale == locale,
+            KbTranslation.status == ArticleStatus.PUBLISHED,
+            _readable(None),
+        )
+    )
+
+
+def popular_articles(locale: str, limit: int = 5) -> list[KbTranslation]:
+    """The most read published public translations in ``locale`` (the portal's home)."""
+    if locale not in KB_LOCALES:
+        return []
+    stmt = _published_public(locale).order_by(
+        KbTranslation.view_count.desc(), KbTranslation.id.desc()
+    )
+    return list(current_session().scalars(stmt.limit(limit)))
+
+
+def related_articles(translation: KbTranslation, limit: int = 5) -> list[KbTranslation]:
+    """Other published public translations in the same language and category, most read first.
+
+    An article without a category has no related articles.
+    """
+    category_id = translation.article.category_id
+    if category_id is None:
+        return []
+    stmt = (
+        _published_public(translation.locale)
+        .where(
+            KbArticle.category_id == category_id,
+            KbTranslation.id != translation.id,
+        )
+        .order_by(KbTranslation.view_count.desc(), KbTranslation.id.desc())
+        .limit(limit)
+    )
+    return list(current_session().scalars(stmt))
+
+
+def public_translations(locale: str, article_ids: Collection[int]) -> dict[int, KbTranslation]:
+    """Article id to its published public translation in ``locale``, for those that have one.
+
+    Search hits name articles by id; this turns them into links and drops any the index still
+    holds but readers may no longer see.
+    """
+    if locale not in KB_LOCALES or not article_ids:
+        return {}
+    stmt = _published_public(locale).where(KbTranslation.article_id.in_(set(article_ids)))
+    return {t.article_id: t for t in current_session().scalars(stmt)}
+
+
+def public_categories(category_ids: Collection[int]) -> list[KbCategory]:
+    """The categories with those ids, in their display order (names are not secret, but the
+    portal only asks for categories that hold a public article)."""
+    if not category_ids:
+        return []
+    stmt = (
+        select(KbCategory)
+        .where(KbCategory.id.in_(set(category_ids)))
+        .order_by(KbCategory.position, KbCategory.id)
+    )
+    return list(current_session().scalars(stmt))
+
+
 def _count(article_id: int, locale: str, actor: Actor | None, **increments: int) -> None:
     readable = select(KbArticle.id).where(KbArticle.id == article_id, _readable(actor))
     columns = {name: getattr(KbTranslation, name) + n for name, n in increments.items()}
@@ -120,3 +190,12 @@ def record_vote(article_id: int, locale: str, helpful: bool, actor: Actor | None
     Raises ``NotFound`` like ``record_view``.
     """
     _count(article_id, locale, actor, **{"helpful_yes" if helpful else "helpful_no": 1})
+
+
+def record_deflection(article_id: int, locale: str) -> None:
+    """Count one visitor who opened the published public translation from the portal's
+    contact form, and so (perhaps) found the answer without writing to us.
+
+    Raises ``NotFound`` like ``record_view``.
+    """
+    _count(article_id, locale, None, deflection_count=1)

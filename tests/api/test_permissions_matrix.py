@@ -131,6 +131,23 @@ ENDPOINTS = [
     Endpoint("GET", "/customers/{customer}/summary", 200),
     Endpoint("GET", "/customers/{customer}/timeline", 200),
     Endpoint("GET", "/customers/{customer}/duplicates", 200),
+    Endpoint(
+        "POST",
+        "/customers/events",
+        201,
+        writers_only=True,
+        body=lambda w: {
+            "customer_id": w.customer,
+            "kind": "order",
+            "title": "Matrix order",
+            "occurred_at": "2026-11-23T10:00:00+09:00",
+        },
+    ),
+    Endpoint("GET", "/customers/{customer}/events", 200),
+    # No CSV in the body: refused as invalid (422) once the caller may import at all.
+    Endpoint(
+        "POST", "/customers/import", 422, writers_only=True, query=lambda w: {"kind": "customers"}
+    ),
     Endpoint("POST", "/customers/{customer}/follow", 200),
     Endpoint("DELETE", "/customers/{customer}/follow", 204, changes_nothing=True),
     Endpoint("POST", "/tickets/{ticket}/follow", 200),
@@ -403,6 +420,8 @@ def test_the_matrix_expects_both_outcomes():
         "POST /customers",
         "POST /customers/{customer}/identities",
         "POST /customers/{customer}/merge",
+        "POST /customers/events",
+        "POST /customers/import",
         "POST /customers/{merged}/unmerge",
         "POST /kb/categories",
         "PUT /kb/categories/{kb_category}",
