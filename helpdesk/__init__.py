@@ -50,10 +50,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     forget_rules()  # compiled SLA rules belong to the database they were read from
     # Commit hooks that write with every change (search queue, follower notifications).
-    from . import auth, i18n, labels, portal, realtime, security, webui
+    from . import activity, auth, i18n, labels, portal, realtime, security, webui
     from .api import init_api
     from .services import follows, search_sync  # noqa: F401
 
+    activity.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
