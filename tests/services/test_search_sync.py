@@ -130,3 +130,21 @@ def test_published_public_articles_reach_the_portal_scope_and_internal_ones_only
     kb_articles.delete_article(SYSTEM, public.id)
     _sync(app)
     assert ix.search("환불", SearchScope.public("ko")).hits == []
+
+
+def test_in_a_busy_web_process_the_indexer_waits_for_a_quiet_moment_but_not_forever(
+    app, monkeypatch
+):
+    from helpdesk import activity, search_loop
+
+    clock = [100.0]
+    monkeypatch.setattr(search_loop.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(activity, "quiet_for", lambda: 0.0)  # requests all the time
+    loop = search_loop.SearchIndexer()
+    assert loop._may_run() is False
+    clock[0] += search_loop.MAX_DEFER - 0.1
+    assert loop._may_run() is False
+    clock[0] += 0.2
+    assert loop._may_run() is True  # waited long enough: index now
+    monkeypatch.setattr(activity, "quiet_for", lambda: 1.0)
+    assert loop._may_run() is True  # quiet: at once
