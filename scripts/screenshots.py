@@ -62,6 +62,16 @@ def main(base: str) -> None:
         page.click("a:text('표준 Standard')")
         page.wait_for_selector("form")
         page.screenshot(path=str(OUT / "sla-policy.png"), full_page=True)
+        page.goto(f"{base}/kb")
+        page.screenshot(path=str(OUT / "kb-list.png"), full_page=True)
+        # The customers' side: the self-service portal, in Korean.
+        portal = browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 720})
+        page = portal.new_page()
+        page.goto(f"{base}/help/ko")
+        page.screenshot(path=str(OUT / "portal-ko.png"), full_page=True)
+        page.click("a:text('환불은 어떻게 받나요?')")
+        page.wait_for_selector("article")
+        page.screenshot(path=str(OUT / "portal-article-ko.png"), full_page=True)
         browser.close()
 
 
