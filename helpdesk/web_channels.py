@@ -22,9 +22,9 @@ from connectors.email.transport import SECURITY_MODES, ErrorCode
 
 from .models import EmailChannel
 from .services import email_channels, email_ingest, email_quarantine, tickets, users
-from .services.errors import Conflict, Invalid, ServiceError
-from .services.permissions import Actor, Permission, require
-from .webui import bp, me
+from .services.errors import Conflict, Invalid
+from .services.permissions import Actor, Permission
+from .webui import bp, field_errors, form_number, me_allowed
 
 QUARANTINE_PAGE = 50
 # Form fields sent to the service as typed (it strips and checks them).
@@ -65,30 +65,6 @@ ERROR_TITLES: dict[str, Any] = {
 }
 
 
-def _admin() -> Actor:
-    """The signed-in admin; the services check the same permission again on every call."""
-    actor = me()
-    require(actor, Permission.CHANNEL_ADMIN)
-    return actor
-
-
-def _field_errors(exc: ServiceError) -> dict[str, str]:
-    """The service's message for each field it names, to show next to that field."""
-    return dict.fromkeys(exc.fields or {}, exc.message)
-
-
-def _number(text: str) -> int | str | None:
-    """A number field: an int, ``None`` when empty, or the text as typed for the service to
-    refuse."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
 def error_title(code: str | None) -> str:
     """A mail server error code as words ("Connection refused"); unknown codes as they are."""
     if not code:
@@ -103,7 +79,7 @@ def error_title(code: str | None) -> str:
 @bp.get("/admin/channels")
 @login_required
 def channels_admin_page():  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.CHANNEL_ADMIN)
     held = Counter(row.channel_id for row in email_quarantine.list_quarantine(actor))
     return render_template(
         "channels_admin.html",
@@ -152,7 +128,7 @@ def _settings(values: dict[str, Any], form: MultiDict[str, str]) -> dict[str, An
     passed on as empty: required on a new channel, "keep the current one" on a change."""
     settings: dict[str, Any] = {name: values[name] for name in _TEXT_FIELDS + _CHECKBOXES}
     for name in _NUMBER_FIELDS:
-        settings[name] = _number(values[name])
+        settings[name] = form_number(values[name])
     for name in _PASSWORDS:
         settings[name] = form.get(name, "")
     return settings
@@ -200,11 +176,11 @@ def _save(actor: Actor, channel: EmailChannel | None):  # type: ignore[no-untype
             saved = email_channels.update_channel(actor, channel.id, settings)
     except Invalid as exc:
         flash(exc.message, "error")
-        errors = _field_errors(exc)
+        errors = field_errors(exc)
         return _render_form(actor, values, channel, errors=errors, status=422, retype=retype)
     except Conflict as exc:
         flash(exc.message, "error")
-        errors = _field_errors(exc)
+        errors = field_errors(exc)
         return _render_form(actor, values, channel, errors=errors, status=409, retype=retype)
     flash(_("Channel %(name)s saved.", name=saved.name), "success")
     return redirect(url_for("web.channels_admin_page"))
@@ -213,7 +189,7 @@ def _save(actor: Actor, channel: EmailChannel | None):  # type: ignore[no-untype
 @bp.route("/admin/channels/new", methods=["GET", "POST"])
 @login_required
 def channel_new():  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.CHANNEL_ADMIN)
     if request.method == "POST":
         return _save(actor, None)
     return _render_form(actor, _values(None))
@@ -222,7 +198,7 @@ def channel_new():  # type: ignore[no-untyped-def]
 @bp.route("/admin/channels/<int:channel_id>", methods=["GET", "POST"])
 @login_required
 def channel_edit(channel_id: int):  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.CHANNEL_ADMIN)
     channel = email_channels.get_channel(actor, channel_id)
     if request.method == "POST":
         return _save(actor, channel)
@@ -233,7 +209,7 @@ def channel_edit(channel_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def channel_test(channel_id: int):  # type: ignore[no-untyped-def]
     """Log in to both servers with the saved settings and show what each answered."""
-    actor = _admin()
+    actor = me_allowed(Permission.CHANNEL_ADMIN)
     report = email_channels.test_channel(actor, channel_id)
     channel = email_channels.get_channel(actor, channel_id)
     return _render_form(actor, _values(channel), channel, test=report)
@@ -242,7 +218,7 @@ def channel_test(channel_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/admin/channels/<int:channel_id>/delete")
 @login_required
 def channel_delete(channel_id: int):  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.CHANNEL_ADMIN)
     name = email_channels.get_channel(actor, channel_id).name
     email_channels.delete_channel(actor, channel_id)
     flash(_("Channel %(name)s deleted.", name=name), "success")
@@ -260,7 +236,7 @@ def _positive(value: int | None) -> int | None:
 @login_required
 def channel_quarantine():  # type: ignore[no-untyped-def]
     """Held messages, newest first, a page at a time (``cursor``: the last id seen)."""
-    actor = _admin()
+    actor = me_allowed(Permission.CHANNEL_ADMIN)
     channel_id = _positive(request.args.get("channel", type=int))
     cursor = _positive(request.args.get("cursor", type=int))
     rows = email_quarantine.list_quarantine(
@@ -291,7 +267,7 @@ def _back_to_quarantine():  # type: ignore[no-untyped-def]
 
 
 def _resolve(quarantine_id: int, state: str):  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.CHANNEL_ADMIN)
     row = email_quarantine.get_quarantined(actor, quarantine_id)
     if row.state != email_quarantine.HELD:  # e.g. another admin, or a second click
         flash(_("Message %(id)s was already dealt with.", id=quarantine_id), "info")
@@ -308,7 +284,7 @@ def _resolve(quarantine_id: int, state: str):  # type: ignore[no-untyped-def]
 @login_required
 def quarantine_retry(quarantine_id: int):  # type: ignore[no-untyped-def]
     """Store the message again (after a fix or a larger size limit)."""
-    actor = _admin()
+    actor = me_allowed(Permission.CHANNEL_ADMIN)
     try:
         result = email_ingest.retry_quarantined(actor, quarantine_id)
     except Conflict as exc:

@@ -20,10 +20,10 @@ from werkzeug.datastructures import MultiDict
 
 from .models import KB_LOCALES, KbArticle
 from .services import kb_articles, kb_categories
-from .services.errors import Conflict, Invalid, ServiceError
+from .services.errors import Conflict, Invalid
 from .services.kb_render import render_markdown
-from .services.permissions import Actor, Permission, can, require
-from .webui import bp, me
+from .services.permissions import Actor, Permission, can
+from .webui import bp, field_errors, me, me_allowed
 
 PAGE_SIZE = 50
 KB_LABELS = {
@@ -43,17 +43,6 @@ def kb_label(value: str) -> str:
 
 def _viewer_locale() -> str:
     return str(get_locale() or "en")
-
-
-def _writer() -> Actor:
-    """The signed-in writer; readers get the 403 page (the services check again)."""
-    actor = me()
-    require(actor, Permission.KB_WRITE)
-    return actor
-
-
-def _field_errors(exc: ServiceError) -> dict[str, str]:
-    return dict.fromkeys(exc.fields or {}, exc.message)
 
 
 def _category_choices(actor: Actor) -> list[tuple[int, str]]:
@@ -184,7 +173,7 @@ def _save_article(actor: Actor, article: KbArticle | None):  # type: ignore[no-u
     except (Invalid, Conflict) as exc:
         flash(exc.message, "error")
         status = 409 if isinstance(exc, Conflict) else 422
-        return _render_article(actor, values, article, errors=_field_errors(exc), status=status)
+        return _render_article(actor, values, article, errors=field_errors(exc), status=status)
     flash(_("Article saved."), "success")
     return redirect(url_for("web.kb_article_edit", article_id=saved.id))
 
@@ -192,7 +181,7 @@ def _save_article(actor: Actor, article: KbArticle | None):  # type: ignore[no-u
 @bp.route("/kb/articles/new", methods=["GET", "POST"])
 @login_required
 def kb_article_new():  # type: ignore[no-untyped-def]
-    actor = _writer()
+    actor = me_allowed(Permission.KB_WRITE)
     if request.method == "POST":
         return _save_article(actor, None)
     values = _article_values(None)
@@ -214,7 +203,7 @@ def kb_article_edit(article_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def kb_article_preview():  # type: ignore[no-untyped-def]
     """The editor again, as typed, with each language's Markdown rendered; nothing is saved."""
-    actor = _writer()
+    actor = me_allowed(Permission.KB_WRITE)
     raw_id = request.form.get("article_id", "")
     article = kb_articles.get_article(actor, int(raw_id)) if raw_id.isdigit() else None
     values = _article_posted(request.form)

@@ -19,9 +19,9 @@ from werkzeug.datastructures import MultiDict
 
 from .models import PRIORITY_NAMES, Channel, SlaCalendar, SlaPolicy
 from .services import sla_admin, users
-from .services.errors import Conflict, Invalid, ServiceError
-from .services.permissions import Actor, Permission, require
-from .webui import bp, me
+from .services.errors import Conflict, Invalid
+from .services.permissions import Actor, Permission
+from .webui import bp, field_errors, form_number, me_allowed
 
 # Offered in the time zone field; any IANA name may be typed.
 TIMEZONES = (
@@ -46,33 +46,8 @@ DEFAULT_HOURS = ["09:00-18:00"] * 5 + ["", ""]
 _DATE_SEPARATORS = re.compile(r"[\s,;]+")
 
 
-def _admin() -> Actor:
-    """The signed-in admin. These pages are editors, shown to those who may save them; the
-    services check the same permission again on every change (``Forbidden`` is a 403 page)."""
-    actor = me()
-    require(actor, Permission.SLA_ADMIN)
-    return actor
-
-
-def _field_errors(exc: ServiceError) -> dict[str, str]:
-    """The service's message for each field it names, to show next to that field."""
-    return dict.fromkeys(exc.fields or {}, exc.message)
-
-
 def _commas(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _number(text: str) -> int | str | None:
-    """A number field: an int, ``None`` when empty, or the text as typed for the service to
-    refuse."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 # --- the list ------------------------------------------------------------------------------
@@ -124,7 +99,7 @@ def _week_summary(calendar: SlaCalendar) -> list[str]:
 @bp.get("/admin/sla")
 @login_required
 def sla_admin_page():  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.SLA_ADMIN)
     calendars = sla_admin.list_calendars(actor)
     return render_template(
         "sla_admin.html",
@@ -236,10 +211,10 @@ def _save_calendar(actor: Actor, calendar: SlaCalendar | None):  # type: ignore[
         )
     except Invalid as exc:
         flash(exc.message, "error")
-        return _render_calendar(actor, values, calendar, _field_errors(exc), 422)
+        return _render_calendar(actor, values, calendar, field_errors(exc), 422)
     except Conflict as exc:
         flash(exc.message, "error")
-        return _render_calendar(actor, values, calendar, _field_errors(exc), 409)
+        return _render_calendar(actor, values, calendar, field_errors(exc), 409)
     flash(_("Calendar saved."), "success")
     return redirect(url_for("web.sla_admin_page"))
 
@@ -247,7 +222,7 @@ def _save_calendar(actor: Actor, calendar: SlaCalendar | None):  # type: ignore[
 @bp.route("/admin/sla/calendars/new", methods=["GET", "POST"])
 @login_required
 def sla_calendar_new():  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.SLA_ADMIN)
     if request.method == "POST":
         return _save_calendar(actor, None)
     return _render_calendar(actor, _calendar_values(None))
@@ -256,7 +231,7 @@ def sla_calendar_new():  # type: ignore[no-untyped-def]
 @bp.route("/admin/sla/calendars/<int:calendar_id>", methods=["GET", "POST"])
 @login_required
 def sla_calendar_edit(calendar_id: int):  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.SLA_ADMIN)
     calendar = sla_admin.get_calendar(actor, calendar_id)
     if request.method == "POST":
         return _save_calendar(actor, calendar)
@@ -266,7 +241,7 @@ def sla_calendar_edit(calendar_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/admin/sla/calendars/<int:calendar_id>/delete")
 @login_required
 def sla_calendar_delete(calendar_id: int):  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.SLA_ADMIN)
     try:
         sla_admin.delete_calendar(actor, calendar_id)
     except Conflict as exc:  # policies still use it
@@ -367,7 +342,7 @@ def _policy_posted(form: MultiDict[str, str]) -> dict[str, Any]:
 
 def _policy_data(values: dict[str, Any]) -> dict[str, Any]:
     """The form's fields as ``sla_admin.save_policy`` takes them; an empty target is none."""
-    position = _number(values["position"])
+    position = form_number(values["position"])
     if isinstance(position, str):
         # The service would take the text for a number and fail; say what is wrong instead.
         raise Invalid(_("The position is a whole number."), fields={"position": ["invalid"]})
@@ -375,10 +350,10 @@ def _policy_data(values: dict[str, Any]) -> dict[str, Any]:
         "name": values["name"],
         "position": position or 0,
         "is_active": values["is_active"],
-        "calendar_id": _number(values["calendar_id"]),
-        "first_response_minutes": _number(values["first_response_minutes"]),
-        "next_response_minutes": _number(values["next_response_minutes"]),
-        "resolution_minutes": _number(values["resolution_minutes"]),
+        "calendar_id": form_number(values["calendar_id"]),
+        "first_response_minutes": form_number(values["first_response_minutes"]),
+        "next_response_minutes": form_number(values["next_response_minutes"]),
+        "resolution_minutes": form_number(values["resolution_minutes"]),
         "pause_statuses": values["pause_statuses"],
         "conditions": {
             "priorities": values["priorities"],
@@ -392,12 +367,12 @@ def _policy_data(values: dict[str, Any]) -> dict[str, Any]:
             stage: {
                 "notify": step["notify"],
                 "raise_priority": step["raise_priority"],
-                "group_id": _number(step["group_id"]),
+                "group_id": form_number(step["group_id"]),
             }
             for stage, step in values["escalations"].items()
         },
     }
-    percent = _number(values["warning_percent"])
+    percent = form_number(values["warning_percent"])
     if percent is not None:  # empty: the service's default
         data["warning_percent"] = percent
     return data
@@ -433,10 +408,10 @@ def _save_policy(actor: Actor, policy: SlaPolicy | None):  # type: ignore[no-unt
         )
     except Invalid as exc:
         flash(exc.message, "error")
-        return _render_policy(actor, values, policy, _field_errors(exc), 422)
+        return _render_policy(actor, values, policy, field_errors(exc), 422)
     except Conflict as exc:
         flash(exc.message, "error")
-        return _render_policy(actor, values, policy, _field_errors(exc), 409)
+        return _render_policy(actor, values, policy, field_errors(exc), 409)
     flash(_("Policy saved."), "success")
     return redirect(url_for("web.sla_admin_page"))
 
@@ -444,7 +419,7 @@ def _save_policy(actor: Actor, policy: SlaPolicy | None):  # type: ignore[no-unt
 @bp.route("/admin/sla/policies/new", methods=["GET", "POST"])
 @login_required
 def sla_policy_new():  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.SLA_ADMIN)
     if request.method == "POST":
         return _save_policy(actor, None)
     positions = [p.position for p in sla_admin.list_policies(actor)]
@@ -458,7 +433,7 @@ def sla_policy_new():  # type: ignore[no-untyped-def]
 @bp.route("/admin/sla/policies/<int:policy_id>", methods=["GET", "POST"])
 @login_required
 def sla_policy_edit(policy_id: int):  # type: ignore[no-untyped-def]
-    actor = _admin()
+    actor = me_allowed(Permission.SLA_ADMIN)
     policy = sla_admin.get_policy(actor, policy_id)
     if request.method == "POST":
         return _save_policy(actor, policy)
@@ -468,6 +443,6 @@ def sla_policy_edit(policy_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/admin/sla/policies/<int:policy_id>/delete")
 @login_required
 def sla_policy_delete(policy_id: int):  # type: ignore[no-untyped-def]
-    sla_admin.delete_policy(_admin(), policy_id)
+    sla_admin.delete_policy(me_allowed(Permission.SLA_ADMIN), policy_id)
     flash(_("Policy deleted."), "success")
     return redirect(url_for("web.sla_admin_page"))

@@ -30,7 +30,8 @@ from .services import (
     attachments,
     notifications,
 )
-from .services.permissions import Actor
+from .services.errors import ServiceError
+from .services.permissions import Actor, Permission, require
 
 STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
 bp = Blueprint("web", __name__)
@@ -40,6 +41,31 @@ SETTABLE_STATUSES = [s.value for s in Status if s != Status.NEW]
 
 def me() -> Actor:
     return Actor.of(current_user._get_current_object())
+
+
+def me_allowed(permission: Permission) -> Actor:
+    """The signed-in user, if they may ``permission``: editor pages are shown only to those who
+    may save them (``Forbidden`` is a 403 page). The services check again on every change."""
+    actor = me()
+    require(actor, permission)
+    return actor
+
+
+def field_errors(exc: ServiceError) -> dict[str, str]:
+    """The service's message for each field it names, to show next to that field."""
+    return dict.fromkeys(exc.fields or {}, exc.message)
+
+
+def form_number(text: str) -> int | str | None:
+    """A number field: an int, ``None`` when empty, or the text as typed for the service to
+    refuse with its own message."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 @bp.get("/")
