@@ -155,6 +155,10 @@ def _flush(session: Session) -> None:
         raise Conflict(_l("Someone saved this article at the same moment; save again.")) from exc
 
 
+# Paths of the portal under /help/<locale>/ that an article's slug would be hidden behind.
+RESERVED_SLUGS = frozenset({"search", "suggest", "contact"})
+
+
 def _unique_slug(session: Session, translation: KbTranslation) -> str:
     base = slugify(translation.title) or f"article-{translation.article_id}"
     with session.no_autoflush:
@@ -164,7 +168,7 @@ def _unique_slug(session: Session, translation: KbTranslation) -> str:
         )
         if translation.id is not None:
             stmt = stmt.where(KbTranslation.id != translation.id)
-        taken = set(session.scalars(stmt))
+        taken = set(session.scalars(stmt)) | RESERVED_SLUGS
     slug, n = base, 1
     while slug in taken:
         n += 1

@@ -353,3 +353,14 @@ def test_list_filters_by_language_status_and_visibility(app):
     assert kb_articles.list_articles(SYSTEM, limit=1).total == 3
     with pytest.raises(Invalid):
         ids(status="archived")
+
+
+def test_slugs_never_take_the_names_of_portal_pages(app):
+    made = [
+        kb_articles.save_article(
+            SYSTEM, {"visibility": "public", "translations": {"en": {"title": title, "body": "x"}}}
+        )
+        for title in ("Search", "Contact", "Suggest")
+    ]
+    slugs = [a.translations[0].slug for a in made]
+    assert slugs == ["search-2", "contact-2", "suggest-2"]
