@@ -169,8 +169,14 @@ def test_worker_runs_until_terminated(cli_env):
     )
     assert process.stdout is not None
     try:
-        started = process.stdout.readline()  # blocks until the worker reports its loops
-        assert "started" in started or "Worker running" in started, started
+        # Blocks until the worker reports its loops; a loop may log first (the search indexer
+        # starting a first build), so read up to that line.
+        started = ""
+        for _ in range(20):
+            started += process.stdout.readline()
+            if "Worker running" in started:
+                break
+        assert "Worker running" in started, started
         assert process.poll() is None
         process.send_signal(signal.SIGTERM)
         # SIGTERM may land while the main thread waits on the runner's Event: it must still
