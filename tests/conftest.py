@@ -174,6 +174,13 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def post_form(
+    client: FlaskClient, path: str, form: dict[str, Any], token_from: str | None = None
+) -> Any:
+    """Post ``form`` with the CSRF token of the page a browser would post it from."""
+    return client.post(path, data=dict(form, csrf_token=csrf_token(client, token_from or path)))
+
+
 def login(client: FlaskClient, email: str, password: str = "correct-horse") -> Any:
     token = csrf_token(client, "/login")
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})

@@ -14,7 +14,7 @@ from helpdesk.extensions import db
 from helpdesk.models import EmailChannel, EmailQuarantine
 from helpdesk.services import email_ingest
 from helpdesk.services.secrets import decrypt_secret
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, post_form
 from tests.email_helpers import make_channel
 from tests.factories import make_group, make_user
 from tests.mailservers import SmtpSink
@@ -27,12 +27,6 @@ def _admin(client, **kw: Any):
     admin = make_user("admin", locale="en", **kw)
     login(client, admin.email)
     return admin
-
-
-def _post(client, path: str, form: dict[str, Any], token_from: str | None = None):
-    """Post ``form`` with the CSRF token of the page a browser would post it from."""
-    data = dict(form, csrf_token=csrf_token(client, token_from or path))
-    return client.post(path, data=data)
 
 
 def _form(**changes: Any) -> dict[str, Any]:
@@ -117,7 +111,7 @@ def test_admin_creates_a_channel_and_the_passwords_stay_secret(app, client):
     assert 'name="imap_password" type="password" value=""' in form
     assert 'name="smtp_password" type="password" value=""' in form
 
-    response = _post(client, "/admin/channels/new", _form(group_id=str(group.id)))
+    response = post_form(client, "/admin/channels/new", _form(group_id=str(group.id)))
     assert response.status_code == 302 and response.headers["Location"] == "/admin/channels"
 
     channel = _by_name("Support")
@@ -182,7 +176,7 @@ def test_editing_keeps_the_passwords_left_empty(app, client):
         is_active=None,  # unticked
         auto_acknowledge="1",
     )
-    response = _post(client, path, form)
+    response = post_form(client, path, form)
     assert response.status_code == 302 and response.headers["Location"] == "/admin/channels"
     stored = _stored(channel.id)
     assert stored is not None and stored.name == "Sales desk"
@@ -195,7 +189,9 @@ def test_editing_keeps_the_passwords_left_empty(app, client):
     assert ">Inactive<" in _row(listing, "data-channel-id", channel.id)
 
     # A password typed on the edit page replaces that one only.
-    response = _post(client, path, dict(form, imap_password="new imap secret", smtp_password=""))
+    response = post_form(
+        client, path, dict(form, imap_password="new imap secret", smtp_password="")
+    )
     assert response.status_code == 302
     stored = _stored(channel.id)
     assert stored is not None and stored.imap_password_encrypted
@@ -206,7 +202,7 @@ def test_editing_keeps_the_passwords_left_empty(app, client):
 def test_a_bad_form_is_shown_again_with_the_message_and_nothing_is_saved(app, client):
     _admin(client)
     path = "/admin/channels/new"
-    response = _post(client, path, _form(smtp_host=""))
+    response = post_form(client, path, _form(smtp_host=""))
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "Traceback" not in page
     assert _flashes(page) == ["Required: smtp_host."] == _field_errors(page)
@@ -223,7 +219,7 @@ def test_a_bad_form_is_shown_again_with_the_message_and_nothing_is_saved(app, cl
         ({"imap_folder": ""}, "imap_folder"),
         ({"group_id": "424242"}, "group_id"),
     ):
-        response = _post(client, path, _form(**changes))
+        response = post_form(client, path, _form(**changes))
         page = response.get_data(as_text=True)
         assert response.status_code == 422, changes
         [message] = _flashes(page)
@@ -236,7 +232,9 @@ def test_a_bad_form_is_shown_again_with_the_message_and_nothing_is_saved(app, cl
     # The same on the edit page: the stored channel is left as it was.
     channel = make_channel(name="Kept", imap_port=993)
     edit = f"/admin/channels/{channel.id}"
-    response = _post(client, edit, _form(name="Renamed", address=channel.address, imap_port="0"))
+    response = post_form(
+        client, edit, _form(name="Renamed", address=channel.address, imap_port="0")
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert _flashes(page) == ["Some channel settings are not valid: imap_port."]
@@ -245,7 +243,7 @@ def test_a_bad_form_is_shown_again_with_the_message_and_nothing_is_saved(app, cl
     assert stored is not None and (stored.name, stored.imap_port) == ("Kept", 993)
 
     # Another channel's name: a conflict, flashed.
-    response = _post(client, path, _form(name="Kept"))
+    response = post_form(client, path, _form(name="Kept"))
     assert response.status_code == 409
     assert _flashes(response.get_data(as_text=True)) == [
         "Another channel already has the name Kept."
@@ -257,7 +255,7 @@ def test_test_connection_shows_both_sides(app, client):
     _admin(client)
     channel = make_channel(name="Closed ports")  # both servers on port 1: refused at once
     path = f"/admin/channels/{channel.id}"
-    response = _post(client, f"{path}/test", {}, token_from=path)
+    response = post_form(client, f"{path}/test", {}, token_from=path)
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Traceback" not in page
     results = page.split('id="test-results"', 1)[1].split("</section>", 1)[0]
@@ -279,7 +277,7 @@ def test_test_connection_shows_both_sides(app, client):
     with SmtpSink() as sink:
         working = make_channel(name="Half working", smtp_port=sink.port)
         path = f"/admin/channels/{working.id}"
-        page = _post(client, f"{path}/test", {}, token_from=path).get_data(as_text=True)
+        page = post_form(client, f"{path}/test", {}, token_from=path).get_data(as_text=True)
     assert 'class="test-side failed" data-side="imap"' in page
     smtp = re.search(r'class="test-side ok" data-side="smtp">(.*?)</div>', page, re.S)
     assert smtp is not None and "Outgoing mail (SMTP): Works" in " ".join(smtp.group(1).split())
@@ -291,7 +289,7 @@ def test_admin_deletes_a_channel_and_its_quarantine(app, client):
     channel, other = make_channel(name="Old"), make_channel(name="Current")
     _quarantined(channel, 1)
     path = f"/admin/channels/{channel.id}"
-    response = _post(client, f"{path}/delete", {}, token_from=path)
+    response = post_form(client, f"{path}/delete", {}, token_from=path)
     assert response.status_code == 302 and response.headers["Location"] == "/admin/channels"
     assert _stored(channel.id) is None and _stored(other.id) is not None
     assert _count(EmailQuarantine) == 0
@@ -345,21 +343,21 @@ def test_the_quarantine_lists_serves_releases_and_deletes_held_mail(app, client,
     # Release and delete come back to the same filtered page, with the outcome.
     back = f"/admin/channels/quarantine?channel={one.id}"
     form = {"channel": str(one.id)}
-    response = _post(client, f"/admin/channels/quarantine/{first}/release", form, back)
+    response = post_form(client, f"/admin/channels/quarantine/{first}/release", form, back)
     assert response.status_code == 302 and response.headers["Location"] == back
     page = client.get(back).get_data(as_text=True)
     assert _flashes(page, "success") == [f"Message {first} released: marked as dealt with."]
     assert _state(first) == "released"
     assert f'data-quarantine-id="{first}"' not in page
 
-    response = _post(client, f"/admin/channels/quarantine/{second}/delete", form, back)
+    response = post_form(client, f"/admin/channels/quarantine/{second}/delete", form, back)
     assert response.status_code == 302 and response.headers["Location"] == back
     page = client.get(back).get_data(as_text=True)
     assert _flashes(page, "success") == [f"Message {second} deleted."]
     assert _state(second) == "deleted"
 
     # A second click on a message already dealt with changes nothing.
-    response = _post(client, f"/admin/channels/quarantine/{second}/release", {}, back)
+    response = post_form(client, f"/admin/channels/quarantine/{second}/release", {}, back)
     assert response.headers["Location"] == "/admin/channels/quarantine"
     page = client.get("/admin/channels/quarantine").get_data(as_text=True)
     assert _flashes(page, "info") == [f"Message {second} was already dealt with."]
@@ -465,7 +463,7 @@ def test_store_again_reports_a_message_still_refused_and_keeps_it_held(app, clie
     _admin(client)
     channel = make_channel(name="Support")
     held = _quarantined(channel, 1)
-    answer = _post(
+    answer = post_form(
         client, f"/admin/channels/quarantine/{held}/retry", {}, "/admin/channels/quarantine"
     )
     page = client.get(answer.headers["Location"]).get_data(as_text=True)

@@ -15,13 +15,8 @@ from helpdesk.models import KbArticle, KbCategory, KbRevision
 from helpdesk.services import kb, kb_articles, kb_categories
 from helpdesk.services.errors import NotFound
 from helpdesk.services.permissions import SYSTEM
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, post_form
 from tests.factories import make_user
-
-
-def _post(client, path: str, form: dict[str, Any], token_from: str):
-    """Post ``form`` with the CSRF token of the page a browser would post it from."""
-    return client.post(path, data=dict(form, csrf_token=csrf_token(client, token_from)))
 
 
 def _form(**changes: Any) -> dict[str, Any]:
@@ -69,7 +64,7 @@ def test_an_agent_writes_revises_and_publishes_an_article_in_both_languages(app,
     for field in ("title-ko", "body-ko", "title-en", "body-en", "category_id", "visibility"):
         assert f'name="{field}"' in editor
     assert 'lang="ko"' in editor and 'lang="en"' in editor
-    response = _post(
+    response = post_form(
         client, "/kb/articles/new", _form(category_id=str(shipping.id)), "/kb/articles/new"
     )
     assert response.status_code == 302
@@ -89,7 +84,7 @@ def test_an_agent_writes_revises_and_publishes_an_article_in_both_languages(app,
     assert len(re.findall(r"<li data-revision-id=", page)) == 2 and "Kim Agent" in page
 
     # Preview: the server renders the Markdown as typed; nothing is saved.
-    preview = _post(
+    preview = post_form(
         client,
         "/kb/articles/preview",
         _form(
@@ -105,7 +100,7 @@ def test_an_agent_writes_revises_and_publishes_an_article_in_both_languages(app,
     assert _revisions() == 2
 
     # Saving changes the English text only: one new revision, in English.
-    edited = _post(
+    edited = post_form(
         client,
         f"/kb/articles/{article.id}",
         _form(category_id=str(shipping.id), **{"body-en": "Now **faster**."}),
@@ -118,14 +113,14 @@ def test_an_agent_writes_revises_and_publishes_an_article_in_both_languages(app,
 
     # Publish Korean first, then everything; then take it back.
     token_page = f"/kb/articles/{article.id}"
-    _post(client, f"/kb/articles/{article.id}/publish", {"locale": "ko"}, token_page)
+    post_form(client, f"/kb/articles/{article.id}/publish", {"locale": "ko"}, token_page)
     db.session.rollback()
     assert kb.public_article("ko", "배송-조회-방법").article_id == article.id
     with pytest.raises(NotFound):
         kb.public_article("en", "how-to-track-a-delivery")
     page = client.get(token_page).get_data(as_text=True)
     assert "Published." in page and "Unpublish Korean" in page and "Publish English" in page
-    _post(client, f"/kb/articles/{article.id}/publish", {}, token_page)
+    post_form(client, f"/kb/articles/{article.id}/publish", {}, token_page)
     db.session.rollback()
     assert kb.public_article("en", "how-to-track-a-delivery").title == "How to track a delivery"
 
@@ -140,14 +135,14 @@ def test_an_agent_writes_revises_and_publishes_an_article_in_both_languages(app,
     assert "Shipping" in cells and "Published" in cells and "Public" in cells
     assert "en 1" in cells and "50% (2)" in cells
 
-    _post(client, f"/kb/articles/{article.id}/unpublish", {"locale": "en"}, token_page)
+    post_form(client, f"/kb/articles/{article.id}/unpublish", {"locale": "en"}, token_page)
     db.session.rollback()
     with pytest.raises(NotFound):
         kb.public_article("en", "how-to-track-a-delivery")
     filtered = client.get("/kb", query_string={"status": "draft"}).get_data(as_text=True)
     assert f'data-article-id="{article.id}"' in filtered  # English is a draft again
 
-    deleted = _post(client, f"/kb/articles/{article.id}/delete", {}, token_page)
+    deleted = post_form(client, f"/kb/articles/{article.id}/delete", {}, token_page)
     assert deleted.status_code == 302 and deleted.headers["Location"] == "/kb"
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(KbArticle)) == 0
@@ -155,7 +150,7 @@ def test_an_agent_writes_revises_and_publishes_an_article_in_both_languages(app,
 
 def test_a_refused_form_is_shown_again_as_typed(app, client):
     login(client, make_user("agent", locale="en").email)
-    response = _post(
+    response = post_form(
         client,
         "/kb/articles/new",
         _form(**{"title-ko": "  ", "body-ko": "제목이 없는 글"}),
@@ -171,7 +166,7 @@ def test_a_refused_form_is_shown_again_as_typed(app, client):
     assert db.session.scalar(select(func.count()).select_from(KbArticle)) == 0
 
     # Only one language is fine: the blank one is simply not written.
-    response = _post(
+    response = post_form(
         client,
         "/kb/articles/new",
         _form(**{"title-en": "", "body-en": "", "visibility": "internal"}),
@@ -209,11 +204,13 @@ def test_sales_reads_the_knowledge_base_but_gets_no_editor(app, client):
 def test_categories_are_added_nested_renamed_and_deleted(app, client):
     login(client, make_user("admin", locale="en").email)
     page = "/kb/categories"
-    added = _post(client, page, {"name_ko": "결제", "name_en": "Billing", "position": "0"}, page)
+    added = post_form(
+        client, page, {"name_ko": "결제", "name_en": "Billing", "position": "0"}, page
+    )
     assert added.status_code == 302 and added.headers["Location"] == page
     billing = db.session.scalar(select(KbCategory).where(KbCategory.name_en == "Billing"))
     assert billing is not None
-    response = _post(
+    response = post_form(
         client,
         page,
         {"name_ko": "환불", "name_en": "", "position": "1", "parent_id": billing.id},
@@ -229,13 +226,13 @@ def test_categories_are_added_nested_renamed_and_deleted(app, client):
     assert f'<tr data-category-id="{refunds.id}" class="child">' in listing
     assert "Top level (holds categories)" in listing  # Billing cannot move under another
 
-    refused = _post(client, page, {"name_ko": "", "name_en": " "}, page)
+    refused = post_form(client, page, {"name_ko": "", "name_en": " "}, page)
     assert refused.status_code == 422
     assert _flashes(refused.get_data(as_text=True)) == [
         "Give the category a name in Korean or English."
     ]
 
-    renamed = _post(
+    renamed = post_form(
         client,
         f"/kb/categories/{refunds.id}",
         {"name_ko": "환불", "name_en": "Refunds", "position": "1", "parent_id": billing.id},
@@ -249,7 +246,7 @@ def test_categories_are_added_nested_renamed_and_deleted(app, client):
         SYSTEM,
         {"category_id": refunds.id, "translations": {"ko": {"title": "환불 기간", "body": "7일"}}},
     )
-    kept = _post(client, f"/kb/categories/{refunds.id}/delete", {}, page)
+    kept = post_form(client, f"/kb/categories/{refunds.id}/delete", {}, page)
     assert kept.status_code == 302
     assert "still holds articles" in client.get(page).get_data(as_text=True)
     filtered = client.get("/kb", query_string={"category": billing.id}).get_data(as_text=True)
@@ -258,7 +255,7 @@ def test_categories_are_added_nested_renamed_and_deleted(app, client):
 
 def test_the_korean_editor_and_list(app, client):
     login(client, make_user("agent", locale="ko").email)
-    response = _post(
+    response = post_form(
         client,
         "/kb/articles/new",
         _form(

@@ -13,7 +13,7 @@ from helpdesk.extensions import db
 from helpdesk.models import SlaCalendar, SlaPolicy
 from helpdesk.services import customers, sla_admin
 from helpdesk.services.permissions import SYSTEM
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, post_form
 from tests.factories import make_group, make_user
 
 WEEKDAYS_SPLIT = "09:00-12:00, 13:00-18:00"
@@ -23,12 +23,6 @@ def _admin(client, **kw: Any):
     admin = make_user("admin", locale="en", **kw)
     login(client, admin.email)
     return admin
-
-
-def _post(client, path: str, form: dict[str, Any], token_from: str | None = None):
-    """Post ``form`` with the CSRF token of the page a browser would post it from."""
-    data = dict(form, csrf_token=csrf_token(client, token_from or path))
-    return client.post(path, data=data)
 
 
 def _calendar_form(**changes: Any) -> dict[str, Any]:
@@ -83,7 +77,7 @@ def test_admin_creates_a_calendar_with_split_shifts_and_korean_holidays(app, cli
     assert '<datalist id="timezones">' in form and '<option value="Asia/Seoul">' in form
     assert '<option value="KR"' in form and "South Korea" in form
 
-    response = _post(
+    response = post_form(
         client,
         "/admin/sla/calendars/new",
         _calendar_form(
@@ -122,7 +116,7 @@ def test_admin_creates_a_calendar_with_split_shifts_and_korean_holidays(app, cli
 
 def test_a_24_7_calendar_is_listed_as_such(app, client):
     _admin(client)
-    response = _post(
+    response = post_form(
         client,
         "/admin/sla/calendars/new",
         _calendar_form(name="Around the clock", timezone="UTC", always_open="1"),
@@ -138,7 +132,9 @@ def test_a_24_7_calendar_is_listed_as_such(app, client):
 def test_a_bad_calendar_form_is_shown_again_with_the_error_and_nothing_is_saved(app, client):
     _admin(client)
     overlapping = "09:00-13:00, 12:00-18:00"
-    response = _post(client, "/admin/sla/calendars/new", _calendar_form(**{"hours-2": overlapping}))
+    response = post_form(
+        client, "/admin/sla/calendars/new", _calendar_form(**{"hours-2": overlapping})
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Traceback" not in page
@@ -148,7 +144,7 @@ def test_a_bad_calendar_form_is_shown_again_with_the_error_and_nothing_is_saved(
     assert f'value="{overlapping}"' in page and 'value="Seoul office"' in page  # as typed
     assert _count(SlaCalendar) == 0
 
-    response = _post(
+    response = post_form(
         client,
         "/admin/sla/calendars/new",
         _calendar_form(timezone="Mars/Olympus_Mons"),
@@ -162,7 +158,7 @@ def test_a_bad_calendar_form_is_shown_again_with_the_error_and_nothing_is_saved(
     assert '<option value="KR" selected>' in page
     assert _count(SlaCalendar) == 0
 
-    response = _post(
+    response = post_form(
         client, "/admin/sla/calendars/new", _calendar_form(extra_holidays="2026-13-01")
     )
     page = response.get_data(as_text=True)
@@ -172,7 +168,7 @@ def test_a_bad_calendar_form_is_shown_again_with_the_error_and_nothing_is_saved(
     assert _count(SlaCalendar) == 0
 
     _calendar("Seoul office")
-    response = _post(client, "/admin/sla/calendars/new", _calendar_form(name="SEOUL office"))
+    response = post_form(client, "/admin/sla/calendars/new", _calendar_form(name="SEOUL office"))
     assert response.status_code == 409
     assert _flashes(response.get_data(as_text=True)) == ["The name SEOUL office is already taken."]
     assert _count(SlaCalendar) == 1
@@ -184,7 +180,7 @@ def test_admin_edits_a_calendar(app, client):
     path = f"/admin/sla/calendars/{calendar.id}"
     form = _calendar_form(name="Berlin office", timezone="Europe/Berlin", holiday_country="DE")
     form["hours-5"] = "10:00-14:00"
-    response = _post(client, path, form)
+    response = post_form(client, path, form)
     assert response.status_code == 302
     stored = _stored(SlaCalendar, "Berlin office")
     assert stored.id == calendar.id and stored.hours[5] == ["10:00-14:00"]
@@ -230,7 +226,7 @@ def test_admin_creates_and_edits_a_policy(app, client):
     form = _policy_form(
         calendar.id, group_ids=[str(tier2.id)], **{"warning-group_id": str(leads.id)}
     )
-    response = _post(client, "/admin/sla/policies/new", form)
+    response = post_form(client, "/admin/sla/policies/new", form)
     assert response.status_code == 302 and response.headers["Location"] == "/admin/sla"
 
     policy = _stored(SlaPolicy, "VIP urgent")
@@ -279,7 +275,7 @@ def test_admin_creates_and_edits_a_policy(app, client):
         pause_statuses=["pending", "on-hold"],
         **{"breach-group_id": str(leads.id), "breach-raise_priority": None},
     )
-    response = _post(client, path, form)
+    response = post_form(client, path, form)
     assert response.status_code == 302
 
     policy = _stored(SlaPolicy, "VIP urgent")
@@ -344,7 +340,7 @@ def test_editing_keeps_conditions_the_form_does_not_show(app, client):
         "warning_percent": "80",
         "organization_ids": str(org.id),
     }
-    assert _post(client, path, form).status_code == 302
+    assert post_form(client, path, form).status_code == 302
     stored = _stored(SlaPolicy, "Acme")
     assert stored.first_response_minutes == 120
     assert stored.conditions == {"organization_ids": [org.id]}
@@ -357,7 +353,7 @@ def test_a_bad_policy_form_is_shown_again_with_the_error_and_nothing_is_saved(ap
     no_target = _policy_form(
         calendar.id, first_response_minutes="", next_response_minutes="", resolution_minutes=""
     )
-    response = _post(client, path, no_target)
+    response = post_form(client, path, no_target)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert _flashes(page) == ["Set at least one target."] == _field_errors(page)
@@ -372,7 +368,7 @@ def test_a_bad_policy_form_is_shown_again_with_the_error_and_nothing_is_saved(ap
         ({"calendar_id": ""}, "Choose an existing calendar."),
         ({"customer_tiers": "gold!!"}, "Tiers are short words like gold or vip."),
     ):
-        response = _post(client, path, _policy_form(calendar.id, **changes))
+        response = post_form(client, path, _policy_form(calendar.id, **changes))
         page = response.get_data(as_text=True)
         assert response.status_code == 422, changes
         assert _flashes(page) == [message] == _field_errors(page)
@@ -386,16 +382,16 @@ def test_deleting_a_calendar_in_use_flashes_the_conflict(app, client):
         SYSTEM, {"name": "All", "calendar_id": calendar.id, "first_response_minutes": 60}
     )
     path = f"/admin/sla/calendars/{calendar.id}"
-    response = _post(client, f"{path}/delete", {}, token_from=path)
+    response = post_form(client, f"{path}/delete", {}, token_from=path)
     assert response.status_code == 302 and response.headers["Location"] == path
     page = client.get(path).get_data(as_text=True)
     assert _flashes(page) == ["Policies still use the calendar Seoul."]
     assert _count(SlaCalendar) == 1
 
     policy_path = f"/admin/sla/policies/{policy.id}"
-    response = _post(client, f"{policy_path}/delete", {}, token_from=policy_path)
+    response = post_form(client, f"{policy_path}/delete", {}, token_from=policy_path)
     assert response.status_code == 302 and _count(SlaPolicy) == 0
-    response = _post(client, f"{path}/delete", {}, token_from=path)
+    response = post_form(client, f"{path}/delete", {}, token_from=path)
     assert response.status_code == 302 and response.headers["Location"] == "/admin/sla"
     assert "Calendar deleted." in client.get("/admin/sla").get_data(as_text=True)
     assert _count(SlaCalendar) == 0
