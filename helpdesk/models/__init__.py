@@ -2,7 +2,14 @@
 
 from .audit import AuditEvent
 from .base import Base, utcnow
-from .customer import Customer, CustomerIdentity, IdentityKind, Organization
+from .customer import (
+    Customer,
+    CustomerIdentity,
+    CustomerNote,
+    IdentityKind,
+    Organization,
+    customer_tags,
+)
 from .customer_event import CustomerEvent
 from .email_channel import EmailChannel, EmailQuarantine, TicketEmailThread, TicketParticipant
 from .follow import Follow
@@ -18,6 +25,7 @@ from .kb import (
 from .message import Attachment, Direction, Message, MessageKind
 from .notification import Notification, NotificationKind
 from .outbox import Outbox, OutboxStatus
+from .portal_login import PortalLoginToken
 from .saved_view import SavedView
 from .search_change import SearchChange
 from .sla import NO_DEADLINE, SlaCalendar, SlaPolicy, SlaTarget, TargetKind
@@ -33,6 +41,7 @@ from .ticket import (
     Ticket,
     ticket_tags,
 )
+from .ticket_read import TicketRead
 from .user import ApiToken, Group, Role, User, user_groups
 
 __all__ = [
@@ -50,6 +59,7 @@ __all__ = [
     "Customer",
     "CustomerEvent",
     "CustomerIdentity",
+    "CustomerNote",
     "Direction",
     "EmailChannel",
     "EmailQuarantine",
@@ -67,6 +77,7 @@ __all__ = [
     "Organization",
     "Outbox",
     "OutboxStatus",
+    "PortalLoginToken",
     "Priority",
     "Role",
     "SavedView",
@@ -81,8 +92,10 @@ __all__ = [
     "Ticket",
     "TicketEmailThread",
     "TicketParticipant",
+    "TicketRead",
     "User",
     "Visibility",
+    "customer_tags",
     "ticket_tags",
     "user_groups",
     "utcnow",
