@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import socketio as socketio_server
 from flask import Flask, current_app, request
@@ -39,6 +40,16 @@ log = logging.getLogger(__name__)
 
 QUEUE_ROOM = "queue:all"
 SOCKETIO_CHANNEL = "dangol-socketio"  # the Redis pub/sub channel shared by all processes
+
+
+def socketio_channel(redis_url: str) -> str:
+    """The pub/sub channel of the installation on ``redis_url``.
+
+    Redis pub/sub ignores database numbers, so two installations sharing one Redis server on
+    different databases would hear each other's events; the database number keeps them apart.
+    """
+    path = urlsplit(redis_url).path.strip("/")
+    return f"{SOCKETIO_CHANNEL}:{path}" if path.isdigit() and path != "0" else SOCKETIO_CHANNEL
 
 
 def rooms_for(event: DomainEvent) -> list[tuple[str, str, dict[str, Any]]]:
@@ -225,7 +236,9 @@ def init_app(app: Flask) -> None:
     # earlier init_app, so a process that builds a second app without Redis would keep the
     # first one's queue.
     manager = (
-        socketio_server.RedisManager(settings.redis_url, channel=SOCKETIO_CHANNEL)
+        socketio_server.RedisManager(
+            settings.redis_url, channel=socketio_channel(settings.redis_url)
+        )
         if settings.redis_url
         else None
     )

@@ -9,7 +9,7 @@ import redis
 
 from helpdesk import create_app
 from helpdesk.events import TicketCreated
-from helpdesk.realtime import QUEUE_ROOM, SOCKETIO_CHANNEL, rooms_for
+from helpdesk.realtime import QUEUE_ROOM, rooms_for, socketio_channel
 from helpdesk.services import messages, tickets
 from tests.conftest import FreshContextSocket, login, make_settings
 from tests.factories import actor, make_customer, make_ticket, make_user
@@ -112,7 +112,7 @@ def test_with_redis_events_are_published_for_every_process(
     # A second app on the same database, as another process would be, publishing through Redis.
     app = create_app(make_settings(tmp_path, database_url, redis_url="redis://127.0.0.1:6379/15"))
     pubsub = redis_client.pubsub()
-    pubsub.subscribe(SOCKETIO_CHANNEL)
+    pubsub.subscribe(socketio_channel("redis://127.0.0.1:6379/15"))
     pubsub.get_message(timeout=1)  # subscription confirmation
     with app.app_context():
         ticket = make_ticket(subject="via redis")
@@ -173,3 +173,10 @@ def test_delivery_changes_go_to_the_ticket_room_only(app):
             {"message_id": 9, "status": "failed", "error": "550 5.1.1 No such user"},
         )
     ]
+
+
+def test_installations_on_other_redis_databases_use_other_channels():
+    # Pub/sub is server-wide: without this, two installations would hear each other's events.
+    assert socketio_channel("redis://127.0.0.1:6379/15") == "dangol-socketio:15"
+    assert socketio_channel("redis://127.0.0.1:6379/0") == "dangol-socketio"
+    assert socketio_channel("redis://127.0.0.1:6379") == "dangol-socketio"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def browser() -> Iterator[Browser]:
 
 # The server runs in another process: events emitted by the test process (standing in for the
 # API, a connector or a worker) reach its browsers through Redis, as in a scaled-out install.
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# HELPDESK_TEST_REDIS_URL lets two browser suites run side by side on other databases.
+REDIS_URL = os.environ.get("HELPDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture
