@@ -12,11 +12,13 @@ import logging
 import time
 from collections.abc import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from connectors.email.mailbox import Mailbox
 from connectors.email.transport import Backoff, MailTransportError
 
 from .extensions import db
-from .services import email_channels, email_ingest, email_outbox, staff_mail
+from .services import email_channels, email_ingest, email_outbox, portal_auth_mail, staff_mail
 from .worker import Loop
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,16 @@ class StaffMailSender(Loop):
 
     def run_once(self) -> bool:
         return staff_mail.send_due() > 0
+
+
+class PortalLinkSender(Loop):
+    """Sends the customer portal's sign-in links; as safe with several workers as the outbox."""
+
+    name = "portal-link-sender"
+    interval = 1.0
+
+    def run_once(self) -> bool:
+        return portal_auth_mail.send_due() > 0
 
 
 class EmailFetcher(Loop):
@@ -99,6 +111,37 @@ class EmailFetcher(Loop):
             self.close()
             raise
 
+    def _ingest(self, fetched: list[tuple[int, bytes]]) -> list[int]:
+        """Store the batch in one transaction; the UIDs stored, for ``mark_processed``.
+
+        If the batch as a whole fails on the database (not on a message's content, which is
+        quarantined), each message is tried in a transaction of its own, so that one message
+        the database refuses holds up only itself and what follows it.
+        """
+        if not fetched:
+            return []
+        try:
+            email_ingest.ingest_batch(self.channel_id, fetched, uid_validity=self.uid_validity)
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.exception(
+                "channel %s: batch failed; storing one message at a time", self.channel_id
+            )
+            done: list[int] = []
+            for uid, raw in fetched:
+                email_ingest.ingest(self.channel_id, uid, raw, uid_validity=self.uid_validity)
+                self._stored(uid)
+                done.append(uid)
+            return done
+        for uid, _ in fetched:
+            self._stored(uid)
+        return [uid for uid, _ in fetched]
+
+    def _stored(self, uid: int) -> None:
+        self.last_uid = uid
+        if self.after_ingest is not None:
+            self.after_ingest(uid)
+
     def close(self) -> None:
         mailbox, self.mailbox = self.mailbox, None
         if mailbox is not None:
@@ -123,15 +166,7 @@ class EmailFetcher(Loop):
         db.session.rollback()
         mailbox = self.mailbox
         batch = mailbox.fetch_new(after_uid=self.last_uid, limit=self.batch)
-        done: list[int] = []
-        for fetched in batch:
-            email_ingest.ingest(
-                self.channel_id, fetched.uid, fetched.raw, uid_validity=self.uid_validity
-            )
-            self.last_uid = fetched.uid
-            done.append(fetched.uid)
-            if self.after_ingest is not None:
-                self.after_ingest(fetched.uid)
+        done = self._ingest([(fetched.uid, fetched.raw) for fetched in batch])
         mailbox.mark_processed(done, move_to=processed_folder)
         if len(batch) >= self.batch:
             return True
@@ -142,7 +177,7 @@ class EmailFetcher(Loop):
 
 def email_loops() -> list[Loop]:
     """The outbox sender and a fetcher for each active channel (as of now)."""
-    loops: list[Loop] = [OutboxSender(), StaffMailSender()]
+    loops: list[Loop] = [OutboxSender(), StaffMailSender(), PortalLinkSender()]
     try:
         channel_ids = email_channels.active_channel_ids()
     except Exception:  # e.g. a database not yet upgraded: the other loops still run

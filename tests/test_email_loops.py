@@ -9,10 +9,12 @@ from collections.abc import Iterator
 import pytest
 from imapclient import SEEN
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from helpdesk.email_loops import EmailFetcher, OutboxSender
 from helpdesk.extensions import db
 from helpdesk.models import EmailChannel, Ticket
+from helpdesk.services import email_ingest
 from helpdesk.worker import default_loops
 from tests.email_helpers import mail, make_channel
 from tests.mailservers import DovecotServer, free_port
@@ -85,7 +87,8 @@ def test_a_crash_after_the_commit_neither_loses_nor_duplicates(account, dovecot)
     def crash(uid: int) -> None:
         raise RuntimeError(f"worker killed after committing UID {uid}")
 
-    dying = EmailFetcher(channel.id, idle_s=0.1, after_ingest=crash)
+    # Batches of one: the crash comes after the first message's commit.
+    dying = EmailFetcher(channel.id, idle_s=0.1, batch=1, after_ingest=crash)
     with pytest.raises(RuntimeError):
         dying.run_once()
     assert tickets() == 1 and stored(channel.id).last_uid == uids[0]
@@ -112,6 +115,50 @@ def test_a_crash_after_the_commit_neither_loses_nor_duplicates(account, dovecot)
         renumbered.close()
     assert tickets() == 3
     assert stored(channel.id).last_uid == uids[-1]
+
+
+def test_a_batch_commits_whole_and_a_crash_after_it_duplicates_nothing(account, dovecot):
+    user, channel = account
+    uids = dovecot.append(user, messages(10, 3))
+    committed: list[int] = []
+
+    def crash(uid: int) -> None:
+        committed.append(uid)
+        raise RuntimeError(f"worker killed after committing UID {uid}")
+
+    dying = EmailFetcher(channel.id, idle_s=0.1, after_ingest=crash)
+    with pytest.raises(RuntimeError):
+        dying.run_once()
+    # The three were one transaction: all stored, the UID recorded, none flagged yet.
+    assert committed == [uids[0]]
+    assert tickets() == 3 and stored(channel.id).last_uid == uids[-1]
+    assert seen(dovecot, user, uids) == [False, False, False]
+
+    restarted = EmailFetcher(channel.id, idle_s=0.1)
+    try:
+        restarted.run_once()
+    finally:
+        restarted.close()
+    assert tickets() == 3
+
+
+def test_a_batch_the_database_refuses_is_stored_one_message_at_a_time(
+    account, dovecot, monkeypatch
+):
+    user, channel = account
+    uids = dovecot.append(user, messages(10, 3))
+
+    def refused(*_args, **_kwargs):
+        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(email_ingest, "ingest_batch", refused)
+    fetcher = EmailFetcher(channel.id, idle_s=0.1)
+    try:
+        fetcher.run_once()
+    finally:
+        fetcher.close()
+    assert tickets() == 3 and stored(channel.id).last_uid == uids[-1]
+    assert seen(dovecot, user, uids) == [True, True, True]
 
 
 def test_an_unreachable_mailbox_is_reported_and_retried_with_backoff(app):

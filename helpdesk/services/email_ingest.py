@@ -12,6 +12,7 @@ Message-ID check below keeps the old messages from coming back as duplicates.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask import current_app
@@ -118,16 +119,39 @@ def ingest(
     Never raises for the message's content: what cannot be stored is quarantined with its
     reason. Database trouble raises (and nothing is recorded, so the message comes again).
     """
+    return _ingest_batch(channel_id, [(uid, raw)], uid_validity)[0]
+
+
+def ingest_batch(
+    channel_id: int, fetched: Sequence[tuple[int, bytes]], *, uid_validity: int | None = None
+) -> list[IngestResult]:
+    """Store a fetched batch, ``(uid, raw)`` in ascending UID order, in one transaction.
+
+    The guarantees are those of ``ingest`` for the whole batch: it commits with the channel's
+    ``last_uid`` at the batch's last UID, or not at all. One transaction instead of one per
+    message saves the channel lock, the commit and its sync for all but one of them; each
+    message still runs in a savepoint, so one that is refused is quarantined alone.
+    """
+    return _ingest_batch(channel_id, fetched, uid_validity)
+
+
+def _ingest_batch(
+    channel_id: int, fetched: Sequence[tuple[int, bytes]], uid_validity: int | None
+) -> list[IngestResult]:
     with transaction() as session:
         channel = _lock_channel(session, channel_id)
         if uid_validity is not None and channel.uid_validity != uid_validity:
-            return IngestResult("skipped", reason="the folder's UIDVALIDITY changed")
-        if uid <= channel.last_uid:
-            return IngestResult("skipped", reason="already ingested")
-        result = _ingest(session, channel, uid, raw)
-        channel.last_uid = uid
+            skipped = IngestResult("skipped", reason="the folder's UIDVALIDITY changed")
+            return [skipped] * len(fetched)
+        results = []
+        for uid, raw in fetched:
+            if uid <= channel.last_uid:
+                results.append(IngestResult("skipped", reason="already ingested"))
+                continue
+            results.append(_ingest(session, channel, uid, raw))
+            channel.last_uid = uid
         channel.last_checked_at = utcnow()
-    return result
+    return results
 
 
 def retry_quarantined(actor: Actor, quarantine_id: int) -> IngestResult:
