@@ -12,12 +12,13 @@ Message-ID check below keeps the old messages from coming back as duplicates.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -46,9 +47,9 @@ from ..models import (
     utcnow,
 )
 from . import audit, email_outbox
-from .attachments import UploadedFile, blob_path, store_blob
+from .attachments import UploadedFile, blob_path, store_blob, synced_together
 from .email_quarantine import HELD, RELEASED, quarantine
-from .email_threading import add_participants, find_thread
+from .email_threading import add_participants, find_thread, thread_message_ids
 from .errors import Conflict, NotFound, ServiceError
 from .message_store import add_message
 from .messages import add_customer_message
@@ -61,6 +62,7 @@ from .transaction import current_session, transaction
 log = logging.getLogger(__name__)
 
 SOURCE_FILENAME = "original.eml"
+_INSERT_ATTACHMENT = insert(cast(Table, Attachment.__table__))
 
 
 @dataclass(frozen=True)
@@ -138,18 +140,26 @@ def ingest_batch(
 def _ingest_batch(
     channel_id: int, fetched: Sequence[tuple[int, bytes]], uid_validity: int | None
 ) -> list[IngestResult]:
-    with transaction() as session:
+    # Parsed before the channel's lock is taken: parsing needs no database.
+    parsed = [(uid, raw, _parse(raw)) for uid, raw in fetched]
+    with transaction() as session, synced_together():
         channel = _lock_channel(session, channel_id)
         if uid_validity is not None and channel.uid_validity != uid_validity:
             skipped = IngestResult("skipped", reason="the folder's UIDVALIDITY changed")
             return [skipped] * len(fetched)
+        batch = _BatchIndex.load(
+            session, channel.id, [p for _, _, p in parsed if isinstance(p, ParsedEmail)]
+        )
         results = []
-        for uid, raw in fetched:
-            if uid <= channel.last_uid:
+        last_uid = channel.last_uid
+        for uid, raw, mail in parsed:
+            if uid <= last_uid:
                 results.append(IngestResult("skipped", reason="already ingested"))
                 continue
-            results.append(_ingest(session, channel, uid, raw))
-            channel.last_uid = uid
+            results.append(_ingest(session, channel, uid, raw, mail, batch))
+            last_uid = uid
+        # Once, at the end: set per message, each savepoint would write the channel row again.
+        channel.last_uid = max(channel.last_uid, last_uid)
         channel.last_checked_at = utcnow()
     return results
 
@@ -192,19 +202,80 @@ def _lock_channel(session: Session, channel_id: int) -> EmailChannel:
     return channel
 
 
-def _ingest(session: Session, channel: EmailChannel, uid: int, raw: bytes) -> IngestResult:
+def _parse(raw: bytes) -> ParsedEmail | EmailParseError:
     try:
-        parsed = parse_email(raw, max_bytes=current_app.config["HELPDESK"].email_max_bytes)
+        return parse_email(raw, max_bytes=current_app.config["HELPDESK"].email_max_bytes)
     except EmailParseError as exc:
-        return _quarantined(session, channel, uid, raw, exc.reason)
-    if parsed.message_id and _already_stored(session, channel.id, parsed.message_id):
+        return exc
+
+
+@dataclass
+class _BatchIndex:
+    """What a batch's messages would each ask the database, asked once for the whole batch:
+    which of their Message-IDs this channel already stored, and the tickets of the
+    Message-IDs they answer. Kept current as the batch stores messages (a reply may answer a
+    message earlier in the same batch)."""
+
+    stored: set[str]
+    threads: dict[str, int]
+
+    @classmethod
+    def load(cls, session: Session, channel_id: int, mails: Sequence[ParsedEmail]) -> _BatchIndex:
+        own = list({m.message_id for m in mails if m.message_id})
+        answered = list({i for m in mails for i in thread_message_ids(m)})
+        stored: set[str] = set()
+        threads: dict[str, int] = {}
+        for chunk in _chunks(own):
+            stored.update(
+                session.scalars(
+                    select(Message.external_id)
+                    .join(TicketEmailThread, TicketEmailThread.ticket_id == Message.ticket_id)
+                    .where(
+                        Message.external_id.in_(chunk),
+                        TicketEmailThread.channel_id == channel_id,
+                    )
+                )
+            )
+        for chunk in _chunks(answered):
+            rows = session.execute(
+                select(Message.external_id, Message.ticket_id).where(Message.external_id.in_(chunk))
+            )
+            threads.update({e: t for e, t in rows if e is not None})
+        return cls(stored, threads)
+
+    def remember(self, message_id: str | None, ticket_id: int) -> None:
+        if message_id:
+            self.stored.add(message_id)
+            self.threads.setdefault(message_id, ticket_id)
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _ingest(
+    session: Session,
+    channel: EmailChannel,
+    uid: int,
+    raw: bytes,
+    parsed: ParsedEmail | EmailParseError | None = None,
+    batch: _BatchIndex | None = None,
+) -> IngestResult:
+    if parsed is None:
+        parsed = _parse(raw)
+    if isinstance(parsed, EmailParseError):
+        return _quarantined(session, channel, uid, raw, parsed.reason)
+    if batch is None:
+        batch = _BatchIndex.load(session, channel.id, [parsed])
+    if parsed.message_id and parsed.message_id in batch.stored:
         return IngestResult("duplicate", reason=f"Message-ID {parsed.message_id} already stored")
     mark = events.pending_count(session)
     try:
         with session.begin_nested():
             if parsed.kind is MailKind.BOUNCE:
                 return _store_bounce(session, channel, uid, parsed, raw)
-            return _store(session, channel, parsed, raw)
+            result = _store(session, channel, parsed, raw, batch.threads)
     except SQLAlchemyError:
         raise
     except ServiceError as exc:
@@ -214,6 +285,9 @@ def _ingest(session: Session, channel: EmailChannel, uid: int, raw: bytes) -> In
         events.discard_pending(session, mark)
         log.exception("channel %s: storing UID %s failed", channel.id, uid)
         return _quarantined(session, channel, uid, raw, f"internal error ({type(exc).__name__})")
+    assert result.ticket_id is not None
+    batch.remember(parsed.message_id, result.ticket_id)
+    return result
 
 
 def _quarantined(
@@ -224,28 +298,22 @@ def _quarantined(
     return IngestResult("quarantined", quarantine_id=row.id, reason=reason)
 
 
-def _already_stored(session: Session, channel_id: int, message_id: str) -> bool:
-    stmt = (
-        select(Message.id)
-        .join(TicketEmailThread, TicketEmailThread.ticket_id == Message.ticket_id)
-        .where(Message.external_id == message_id, TicketEmailThread.channel_id == channel_id)
-        .limit(1)
-    )
-    return session.scalar(stmt) is not None
-
-
 def _store(
-    session: Session, channel: EmailChannel, parsed: ParsedEmail, raw: bytes
+    session: Session,
+    channel: EmailChannel,
+    parsed: ParsedEmail,
+    raw: bytes,
+    threads: Mapping[str, int],
 ) -> IngestResult:
     uploads = [
         UploadedFile(a.filename, a.content_type, a.data, a.content_id) for a in parsed.attachments
     ]
-    ticket = find_thread(session, parsed)
-    message: Message | None = None
+    ticket = find_thread(session, parsed, threads)
+    message_id: int | None = None
     if ticket is not None:
         visible = parsed.visible_text.strip()
         try:
-            message = add_customer_message(
+            message_id = add_customer_message(
                 SYSTEM,
                 ticket.id,
                 body_text=parsed.visible_text if visible else parsed.text,
@@ -253,7 +321,7 @@ def _store(
                 attachments=uploads,
                 kind=MessageKind.EMAIL,
                 external_id=parsed.message_id,
-            )
+            ).id
         except Conflict:  # closed: the customer's new message opens a new ticket
             ticket = None
     created = ticket is None
@@ -271,20 +339,20 @@ def _store(
             attachments=uploads,
             external_id=parsed.message_id,
         )
-        message = session.scalars(
-            select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id).limit(1)
-        ).one()
-    assert message is not None
-    if session.get(TicketEmailThread, ticket.id) is None:
+        message_id = session.scalar(
+            select(Message.id).where(Message.ticket_id == ticket.id).order_by(Message.id).limit(1)
+        )
+    assert message_id is not None
+    if created or session.get(TicketEmailThread, ticket.id) is None:
         session.add(TicketEmailThread(ticket_id=ticket.id, channel_id=channel.id))
-    add_participants(session, ticket, channel, parsed)
-    _show_inline_images(message, parsed)
-    _keep_source(session, message, raw)
+    add_participants(session, ticket, channel, parsed, new_ticket=created)
+    _show_inline_images(session, message_id, parsed)
+    _keep_source(session, message_id, raw)
     if created and channel.auto_acknowledge and parsed.kind is MailKind.HUMAN:
         session.flush()
         email_outbox.queue_acknowledgement(session, ticket, channel, language=_language(parsed))
     return IngestResult(
-        "created" if created else "appended", ticket_id=ticket.id, message_id=message.id
+        "created" if created else "appended", ticket_id=ticket.id, message_id=message_id
     )
 
 
@@ -294,10 +362,13 @@ def _language(parsed: ParsedEmail) -> str:
     return "ko" if any("\uac00" <= ch <= "\ud7a3" for ch in text) else "en"
 
 
-def _show_inline_images(message: Message, parsed: ParsedEmail) -> None:
+def _show_inline_images(session: Session, message_id: int, parsed: ParsedEmail) -> None:
     """Point the HTML's ``cid:`` images at the stored attachments."""
     inline = {a.content_id for a in parsed.attachments if a.inline and a.content_id}
-    if not inline or not message.body_html:
+    if not inline:
+        return
+    message = session.get(Message, message_id)
+    if message is None or not message.body_html:
         return
     mapping = {
         a.content_id: f"/attachments/{a.id}" for a in message.attachments if a.content_id in inline
@@ -305,19 +376,23 @@ def _show_inline_images(message: Message, parsed: ParsedEmail) -> None:
     message.body_html = rewrite_cid_urls(message.body_html, mapping)
 
 
-def _keep_source(session: Session, message: Message, raw: bytes) -> None:
+def _keep_source(session: Session, message_id: int, raw: bytes) -> None:
     """The message as received, downloadable as ``original.eml`` (not bound by the
-    attachment size limit: it is within the email limit, checked before parsing)."""
+    attachment size limit: it is within the email limit, checked before parsing).
+
+    A plain insert: nothing in this transaction reads the row back through the ORM."""
     limit = max(current_app.config["HELPDESK"].email_max_bytes, len(raw))
-    session.add(
-        Attachment(
-            message_id=message.id,
-            filename=SOURCE_FILENAME,
-            content_type="message/rfc822",
-            size=len(raw),
-            sha256=store_blob(raw, max_bytes=limit),
-            content_id=None,
-        )
+    session.connection().execute(
+        _INSERT_ATTACHMENT,
+        {
+            "message_id": message_id,
+            "filename": SOURCE_FILENAME,
+            "content_type": "message/rfc822",
+            "size": len(raw),
+            "sha256": store_blob(raw, max_bytes=limit),
+            "content_id": None,
+            "created_at": utcnow(),
+        },
     )
 
 
@@ -370,7 +445,7 @@ def _store_bounce(
             session,
             MessageDeliveryChanged(ticket.id, bounced.id, outbox.status, outbox.last_error),
         )
-    _keep_source(session, note, raw)
+    _keep_source(session, note.id, raw)
     return IngestResult("bounce", ticket_id=ticket.id, message_id=note.id)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,7 +21,15 @@ from ..models import (
 _MAX_MERGE_HOPS = 20
 
 
-def find_thread(session: Session, parsed: ParsedEmail) -> Ticket | None:
+def thread_message_ids(parsed: ParsedEmail) -> list[str]:
+    """The Message-IDs ``parsed`` answers, most telling first: In-Reply-To, then References
+    from the newest."""
+    return list(dict.fromkeys([*filter(None, [parsed.in_reply_to]), *parsed.references[::-1]]))
+
+
+def find_thread(
+    session: Session, parsed: ParsedEmail, known: Mapping[str, int] | None = None
+) -> Ticket | None:
     """The ticket ``parsed`` replies to, or None for a new conversation.
 
     First the Message-IDs it answers (In-Reply-To, then References from the newest), against
@@ -27,13 +37,20 @@ def find_thread(session: Session, parsed: ParsedEmail) -> Ticket | None:
     ``[#number]`` token in the subject, but only from someone already on that ticket (its
     customer or a Cc participant): anyone can type a ticket number, and a stranger must not
     be able to write into someone else's case. A merged ticket resolves to its target.
+
+    ``known``: the tickets of Message-IDs, complete for those ``parsed`` answers (a batch
+    looks them up at once); without it they are looked up here.
     """
-    wanted = list(dict.fromkeys([*filter(None, [parsed.in_reply_to]), *parsed.references[::-1]]))
+    wanted = thread_message_ids(parsed)
     if wanted:
-        rows = session.execute(
-            select(Message.external_id, Message.ticket_id).where(Message.external_id.in_(wanted))
-        ).all()
-        found = {external_id: ticket_id for external_id, ticket_id in rows}
+        found = known
+        if found is None:
+            rows = session.execute(
+                select(Message.external_id, Message.ticket_id).where(
+                    Message.external_id.in_(wanted)
+                )
+            ).all()
+            found = {e: t for e, t in rows if e is not None}
         for message_id in wanted:
             if message_id in found:
                 return follow_merges(session, found[message_id])
@@ -75,13 +92,24 @@ def is_participant(session: Session, ticket: Ticket, email: str) -> bool:
 
 
 def add_participants(
-    session: Session, ticket: Ticket, channel: EmailChannel, parsed: ParsedEmail
+    session: Session,
+    ticket: Ticket,
+    channel: EmailChannel,
+    parsed: ParsedEmail,
+    *,
+    new_ticket: bool = False,
 ) -> list[str]:
     """Keep the Cc addresses (and a sender who is not the customer) on the ticket's thread,
-    so that replies reach them and their ``[#number]`` replies are recognized."""
+    so that replies reach them and their ``[#number]`` replies are recognized.
+
+    ``new_ticket``: ``parsed`` just opened the ticket, so its sender is the customer and the
+    ticket has no participants yet (two queries saved on most new mail).
+    """
     candidates = {a.address.lower(): a.name for a in parsed.cc if "@" in a.address}
     sender = parsed.sender.address.lower()
-    if "@" in sender:
+    if new_ticket:
+        candidates.pop(sender, None)
+    elif "@" in sender:
         candidates.setdefault(sender, parsed.sender.name)
     candidates.pop(channel.address.lower(), None)
     if not candidates:
@@ -94,9 +122,13 @@ def add_participants(
             )
         )
     )
-    known = set(
-        session.scalars(
-            select(TicketParticipant.email).where(TicketParticipant.ticket_id == ticket.id)
+    known = (
+        set()
+        if new_ticket
+        else set(
+            session.scalars(
+                select(TicketParticipant.email).where(TicketParticipant.ticket_id == ticket.id)
+            )
         )
     )
     added = []
