@@ -1,6 +1,8 @@
 """The customer self-service portal: FAQ home, search, articles and the contact form.
 
-Nobody signs in here. Pages live under ``/help/<locale>`` and are rendered in that language,
+Reading and writing to us need no account; customers who want to follow their requests sign
+in by an emailed link (``portal_account``, which adds its pages to this blueprint). Pages live
+under ``/help/<locale>`` and are rendered in that language,
 whatever the browser or a staff member's own setting says (``/help`` alone picks the language
 the usual way). Everything read comes from ``services.kb`` (published public articles only)
 and the search index in the public scope; the contact form opens a ticket through
@@ -15,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 
 from flask import (
     Blueprint,
     Flask,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -38,9 +41,10 @@ from knowledge_base.search import SearchScope
 
 from .extensions import limiter
 from .models import KB_LOCALES, Channel, KbTranslation
-from .services import kb, search_sync
+from .services import kb, portal_auth, search_sync
 from .services.errors import Invalid, NotFound
 from .services.permissions import SYSTEM
+from .services.portal_auth import PortalCustomer
 from .services.ticket_create import create_ticket
 
 log = logging.getLogger(__name__)
@@ -74,6 +78,36 @@ def _render(locale: str, template: str, status: int = 200, **context: Any):  # t
     with force_locale(locale):
         page = render_template(template, locale=locale, languages=LANGUAGES, **context)
     return page, status
+
+
+def signed_in() -> PortalCustomer | None:
+    """The customer signed in to the portal in this browser, resolved again on each request
+    (a merge moves them to the survivor; an address taken off the customer signs them out)."""
+    if "portal_customer" not in g:
+        customer = portal_auth.signed_in_customer(session.get("portal_email"))
+        if customer is None and "portal_email" in session:
+            forget_customer()
+        elif customer is not None and session.get("portal_customer_id") != customer.id:
+            session["portal_customer_id"] = customer.id
+        g.portal_customer = customer
+    return cast(PortalCustomer | None, g.portal_customer)
+
+
+def remember_customer(customer: PortalCustomer) -> None:
+    session["portal_customer_id"] = customer.id
+    session["portal_email"] = customer.email
+    g.portal_customer = customer
+
+
+def forget_customer() -> None:
+    session.pop("portal_customer_id", None)
+    session.pop("portal_email", None)
+    g.portal_customer = None
+
+
+@bp.context_processor
+def _portal_context() -> dict[str, Any]:
+    return {"portal_customer": signed_in()}
 
 
 def _not_found(locale: str):  # type: ignore[no-untyped-def]
@@ -205,6 +239,9 @@ def _contact_errors(values: dict[str, str]) -> dict[str, Any]:
 def contact(locale: str):  # type: ignore[no-untyped-def]
     values = {field: "" for field in LIMITS}
     values["subject"] = request.args.get("subject", "")[: LIMITS["subject"]]
+    customer = signed_in()
+    if customer is not None:
+        values["name"], values["email"] = customer.name[: LIMITS["name"]], customer.email
     errors: dict[str, Any] = {}
     if request.method == "POST":
         values = {field: request.form.get(field, "").strip() for field in LIMITS}
@@ -312,4 +349,6 @@ def vote(locale: str, slug: str):  # type: ignore[no-untyped-def]
 
 
 def init_app(app: Flask) -> None:
+    from . import portal_account  # noqa: F401  (its pages join this blueprint)
+
     app.register_blueprint(bp)

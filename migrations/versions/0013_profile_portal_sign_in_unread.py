@@ -72,9 +72,24 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("nonce", sa.String(length=64), nullable=False),
+        sa.Column("locale", sa.String(length=8), nullable=False),
+        sa.Column("link_base", sa.String(length=500), nullable=False),
         sa.Column("expires_at", helpdesk.models.base.UTCDateTime(), nullable=False),
         sa.Column("used_at", helpdesk.models.base.UTCDateTime(), nullable=True),
         sa.Column("created_at", helpdesk.models.base.UTCDateTime(), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", helpdesk.models.base.UTCDateTime(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("sent_at", helpdesk.models.base.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["channel_id"],
+            ["email_channels.id"],
+            name=op.f("fk_portal_login_tokens_channel_id_email_channels"),
+            ondelete="CASCADE",
+        ),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
@@ -87,6 +102,9 @@ def upgrade() -> None:
     with op.batch_alter_table("portal_login_tokens", schema=None) as batch_op:
         batch_op.create_index(
             "ix_portal_login_tokens_customer", ["customer_id", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_portal_login_tokens_due", ["status", "next_attempt_at"], unique=False
         )
 
     op.create_table(
@@ -123,6 +141,7 @@ def downgrade() -> None:
 
     op.drop_table("ticket_reads")
     with op.batch_alter_table("portal_login_tokens", schema=None) as batch_op:
+        batch_op.drop_index("ix_portal_login_tokens_due")
         batch_op.drop_index("ix_portal_login_tokens_customer")
 
     op.drop_table("portal_login_tokens")
