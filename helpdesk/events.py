@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +141,28 @@ def _deliver(events: list[DomainEvent]) -> None:
                 log.exception("event subscriber %s failed on %s", key, domain_event.name)
 
 
+# SQLAlchemy dispatches the commit and rollback events for savepoints too. Only the outermost
+# commit makes a change visible, so hooks and delivery wait for it; a savepoint rolled back
+# drops just the events published inside it (``_SAVEPOINT_MARKS``), not the transaction's.
+_SAVEPOINT_MARKS = "dangol_savepoint_marks"
+
+
+@sa_event.listens_for(Session, "after_transaction_create")
+def _savepoint_started(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINT_MARKS, {})[id(transaction)] = pending_count(session)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _savepoint_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.get(_SAVEPOINT_MARKS, {}).pop(id(transaction), None)
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     events = session.info.get(_PENDING)
     if events:
         for hook in list(_commit_hooks.values()):
@@ -151,6 +171,8 @@ def _before_commit(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     events = session.info.pop(_PENDING, None)
     if events:
         _deliver(events)
@@ -158,4 +180,10 @@ def _after_commit(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    savepoint = session.get_nested_transaction()
+    if savepoint is not None:
+        mark = session.info.get(_SAVEPOINT_MARKS, {}).get(id(savepoint))
+        if mark is not None:
+            discard_pending(session, mark)
+        return
     session.info.pop(_PENDING, None)

@@ -48,3 +48,23 @@ def test_a_failing_subscriber_does_not_break_the_write(app, published):
         events.unsubscribe("broken")
     assert tickets.get_ticket(SYSTEM, ticket.id).subject == "ok"
     assert any(isinstance(e, TicketCreated) for e in published)
+
+
+def test_a_savepoint_neither_delivers_early_nor_drops_earlier_events(app, published):
+    customer = make_customer()
+    published.clear()
+    seen_during: list[int] = []
+    with transaction() as session:
+        kept = tickets.create_ticket(SYSTEM, subject="kept", body_text="x", customer_id=customer.id)
+        with session.begin_nested():  # released: its events wait for the real commit
+            inner = tickets.create_ticket(
+                SYSTEM, subject="inner", body_text="x", customer_id=customer.id
+            )
+        seen_during.append(len(published))
+        with pytest.raises(Invalid), session.begin_nested():  # rolled back: only its events go
+            tickets.create_ticket(SYSTEM, subject="undone", body_text="x", customer_id=customer.id)
+            raise Invalid("refuse this one")
+    assert seen_during == [0]
+    created = [e.ticket["subject"] for e in published if isinstance(e, TicketCreated)]
+    assert created == ["kept", "inner"]
+    assert inner.id != kept.id
