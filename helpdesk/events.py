@@ -92,6 +92,29 @@ class CustomerChanged(DomainEvent):
     actor_user_id: int | None = None
 
 
+@dataclass(frozen=True)
+class CustomerNoteChanged(DomainEvent):
+    """A staff note on a customer's profile was added, edited or deleted (``action``);
+    ``note`` is the note as the profile shows it (only ``id`` once deleted)."""
+
+    name: ClassVar[str] = "customer.note"
+    customer_id: int
+    action: str  # added, edited, deleted
+    note: dict[str, Any]
+    actor_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CustomerEventAdded(DomainEvent):
+    """A business event (order, contract, call) pushed in from outside joined a customer's
+    timeline; ``event`` is the stored row as the API shows it."""
+
+    name: ClassVar[str] = "customer.event"
+    customer_id: int
+    event: dict[str, Any]
+    actor_user_id: int | None = None
+
+
 Subscriber = Callable[[DomainEvent], None]
 _subscribers: dict[str, Subscriber] = {}
 # Hooks that must write with the change itself (the search index queue): called inside the

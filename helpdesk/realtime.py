@@ -23,6 +23,8 @@ from flask_socketio import disconnect, join_room, leave_room, rooms
 from . import events
 from .events import (
     CustomerChanged,
+    CustomerEventAdded,
+    CustomerNoteChanged,
     DomainEvent,
     MessageAdded,
     MessageDeliveryChanged,
@@ -113,6 +115,16 @@ def rooms_for(event: DomainEvent) -> list[tuple[str, str, dict[str, Any]]]:
                 {"customer": event.customer, "created": event.created},
             )
         )
+    elif isinstance(event, CustomerNoteChanged):
+        out.append(
+            (
+                event.name,
+                f"customer:{event.customer_id}",
+                {"action": event.action, "note": event.note, "actor_user_id": event.actor_user_id},
+            )
+        )
+    elif isinstance(event, CustomerEventAdded):
+        out.append((event.name, f"customer:{event.customer_id}", {"event": event.event}))
     return out
 
 

@@ -131,6 +131,7 @@ def init_app(app: Flask) -> None:
         web_customer,
         web_follows,
         web_kb,
+        web_organization,
         web_queue,
         web_search,
         web_sla,

@@ -40,11 +40,12 @@ def init_api(app: Flask) -> None:
             "security": [{"bearer": []}],
         },
     )
-    from . import channels, customers, errors, kb, search, sla, tickets, users
+    from . import channels, customers, errors, kb, organizations, search, sla, tickets, users
 
     blueprints = (
         tickets.blp,
         customers.blp,
+        organizations.blp,
         users.blp,
         users.groups_blp,
         channels.blp,

@@ -1,5 +1,5 @@
-"""``/api/v1/customers``: create, read, find by identity, a customer's tickets, service summary
-and timeline, duplicates and merges."""
+"""``/api/v1/customers``: create, read, change, find by identity, a customer's tickets, service
+summary and timeline, notes, duplicates and merges."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from flask_smorest import Blueprint
 
 from ..services import (
     customer_events,
+    customer_fields,
     customer_import,
     customer_merge,
+    customer_notes,
     customer_profile,
     customers,
     follows,
 )
+from ..services.customer_timeline import TimelineEntry
 from ..services.ticket_queries import TicketFilter, list_tickets
 from .auth import actor, authenticate_request
 from .schemas import (
@@ -28,9 +31,12 @@ from .schemas import (
     CustomerEventSchema,
     CustomerImportArgs,
     CustomerMergeSchema,
+    CustomerNoteSchema,
+    CustomerNoteWriteSchema,
     CustomerSchema,
     CustomerSearchArgs,
     CustomerTicketArgs,
+    CustomerUpdateSchema,
     DuplicateSchema,
     FollowStateSchema,
     IdentitySchema,
@@ -77,8 +83,15 @@ class Customers(MethodView):
 class CustomerItem(MethodView):
     @blp.response(200, CustomerSchema)
     def get(self, customer_id: int) -> Any:
-        """One customer with identities and organization."""
+        """One customer with identities, organization, tags, account manager and attributes."""
         return customers.get_customer(actor(), customer_id)
+
+    @blp.arguments(CustomerUpdateSchema)
+    @blp.response(200, CustomerSchema)
+    def patch(self, data: dict[str, Any], customer_id: int) -> Any:
+        """Change profile fields: name, locale, tier, owner_id (account manager), tags (the
+        complete list) and attributes (merged in; null removes a key). Fields left out stay."""
+        return customer_fields.update_profile(actor(), customer_id, data, merge_attributes=True)
 
 
 @blp.route("/<int:customer_id>/identities")
@@ -138,20 +151,56 @@ class CustomerTimeline(MethodView):
         entries, next_cursor = customer_profile.customer_timeline(
             actor(), customer_id, kind=args["kind"], cursor=args.get("cursor"), limit=args["limit"]
         )
-        return {
-            "items": [
-                {
-                    "message": e.message,
-                    "ticket": {
-                        "number": e.ticket_number,
-                        "subject": e.ticket_subject,
-                        "status": e.ticket_status,
-                    },
-                }
-                for e in entries
-            ],
-            "next_cursor": next_cursor,
+        return {"items": [_timeline_item(e) for e in entries], "next_cursor": next_cursor}
+
+
+def _timeline_item(entry: TimelineEntry) -> dict[str, Any]:
+    """One entry: ``kind`` and ``at``, and the object of its kind (a message keeps the shape of
+    the messages-only timeline: ``message`` and ``ticket``)."""
+    item: dict[str, Any] = {"kind": entry.kind, "at": entry.at}
+    if entry.ticket_number is not None:
+        item["ticket"] = {
+            "number": entry.ticket_number,
+            "subject": entry.ticket_subject,
+            "status": entry.ticket_status,
         }
+    if entry.message is not None:
+        item["message"] = entry.message
+    elif entry.note is not None:
+        item["note"] = entry.note
+    elif entry.event is not None:
+        item["event"] = entry.event
+    elif entry.sla_target is not None:
+        item["sla_breach"] = entry.sla_target
+    return item
+
+
+@blp.route("/<int:customer_id>/notes")
+class CustomerNotes(MethodView):
+    @blp.response(200, CustomerNoteSchema(many=True))
+    def get(self, customer_id: int) -> Any:
+        """Staff notes on the customer's profile, newest first (the latest 100)."""
+        return customer_notes.list_notes(actor(), customer_id)
+
+    @blp.arguments(CustomerNoteWriteSchema)
+    @blp.response(201, CustomerNoteSchema)
+    def post(self, data: dict[str, Any], customer_id: int) -> Any:
+        """Add a note (plain text) to the customer's profile; every staff member may."""
+        return customer_notes.add_note(actor(), customer_id, data["body"])
+
+
+@blp.route("/notes/<int:note_id>")
+class CustomerNoteItem(MethodView):
+    @blp.arguments(CustomerNoteWriteSchema)
+    @blp.response(200, CustomerNoteSchema)
+    def patch(self, data: dict[str, Any], note_id: int) -> Any:
+        """Rewrite a note: its author or an admin only."""
+        return customer_notes.edit_note(actor(), note_id, data["body"])
+
+    @blp.response(204)
+    def delete(self, note_id: int) -> None:
+        """Delete a note: its author or an admin only."""
+        customer_notes.delete_note(actor(), note_id)
 
 
 @blp.route("/<int:customer_id>/duplicates")

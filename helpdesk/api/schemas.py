@@ -10,7 +10,11 @@ from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
 from ..models import PRIORITY_NAMES, Channel, IdentityKind, Role, Status
+from ..services import ticket_reads
+from ..services.customer_fields import tag_names
+from ..services.customer_timeline import TIMELINE_KINDS
 from ..services.ticket_queries import MAX_LIMIT, SORTS
+from .auth import actor
 
 STATUSES = [s.value for s in Status]
 PRIORITIES = list(PRIORITY_NAMES.values())
@@ -85,6 +89,14 @@ class TicketSchema(ma.Schema):
     first_response_at = fields.DateTime(allow_none=True)
     solved_at = fields.DateTime(allow_none=True)
     sla = fields.Nested(SlaClockSchema)
+    last_customer_message_at = fields.DateTime(allow_none=True)
+    unread = fields.Function(
+        lambda t: ticket_reads.unread_for(actor(), {t.id: t.last_customer_message_at})[t.id],
+        metadata={
+            "type": "boolean",
+            "description": "The customer wrote since you last opened the ticket (staff only)",
+        },
+    )
 
 
 class TicketPageSchema(ma.Schema):
@@ -193,7 +205,15 @@ class ServiceSummarySchema(ma.Schema):
 
 
 class TimelineArgs(ma.Schema):
-    kind = fields.Str(load_default="all", validate=validate.OneOf(["all", "public", "notes"]))
+    kind = fields.Str(
+        load_default="all",
+        validate=validate.OneOf(list(TIMELINE_KINDS)),
+        metadata={
+            "description": "all; messages (every message); public (conversations); notes "
+            "(internal notes on tickets and profile notes); calls; chats; events (business "
+            "events); sla (SLA breaches)"
+        },
+    )
     cursor = fields.Str()
     limit = fields.Int(load_default=30, validate=validate.Range(1, 100))
 
@@ -204,9 +224,28 @@ class TimelineTicketSchema(ma.Schema):
     status = fields.Str()
 
 
+class TimelineSlaBreachSchema(ma.Schema):
+    id = fields.Int()
+    ticket_id = fields.Int()
+    kind = fields.Str(metadata={"enum": ["first_response", "next_response", "resolution"]})
+    due_at = fields.DateTime()
+    breached_at = fields.DateTime()
+
+
 class TimelineEntrySchema(ma.Schema):
+    kind = fields.Str(
+        metadata={
+            "enum": ["message", "note", "event", "sla_breach"],
+            "description": "Which of message (with ticket), note, event or sla_breach (with "
+            "ticket) is set",
+        }
+    )
+    at = fields.DateTime(metadata={"description": "When it happened; the timeline's order"})
     message = fields.Nested(MessageSchema)
     ticket = fields.Nested(TimelineTicketSchema)
+    note = fields.Nested("CustomerNoteSchema", metadata={"description": "A note on the profile"})
+    event = fields.Nested("CustomerEventSchema", metadata={"description": "A business event"})
+    sla_breach = fields.Nested(TimelineSlaBreachSchema)
 
 
 class TimelinePageSchema(ma.Schema):
@@ -264,6 +303,77 @@ class CustomerSchema(ma.Schema):
     )
     identities = fields.List(fields.Nested(IdentitySchema))
     created_at = fields.DateTime()
+    owner_id = fields.Int(
+        allow_none=True, metadata={"description": "The account manager (a staff user id)"}
+    )
+    tags = fields.Function(tag_names, metadata={"description": "Tag names, by name"})
+    attributes = fields.Function(
+        lambda c: dict(c.attributes or {}),
+        metadata={"description": "Custom attributes: text, numbers or true/false by name"},
+    )
+    updated_at = fields.DateTime()
+
+
+class CustomerUpdateSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    name = fields.Str(validate=validate.Length(1, 200))
+    locale = fields.Str(allow_none=True, validate=validate.OneOf(["en", "ko"]))
+    tier = fields.Str(allow_none=True, metadata={"description": "e.g. gold or vip"})
+    owner_id = fields.Int(
+        allow_none=True, metadata={"description": "An active staff user; null for none"}
+    )
+    tags = fields.List(
+        fields.Str(validate=validate.Length(1, 64)),
+        metadata={"description": "The complete new list (at most 30)"},
+    )
+    attributes = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Raw(allow_none=True),
+        metadata={
+            "description": "Merged into the current attributes; a null value removes the key. "
+            "Names: up to 40 of a-z 0-9 _ -; values: text (up to 500), number or boolean; "
+            "at most 50 attributes."
+        },
+    )
+
+
+class CustomerNoteSchema(ma.Schema):
+    id = fields.Int()
+    customer_id = fields.Int()
+    author_id = fields.Int(allow_none=True)
+    body = fields.Str(metadata={"description": "Plain text"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class CustomerNoteWriteSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    body = fields.Str(required=True, validate=validate.Length(1, 10_000))
+
+
+class OrganizationSchema(ma.Schema):
+    id = fields.Int()
+    name = fields.Str()
+    domain = fields.Str(allow_none=True)
+    created_at = fields.DateTime()
+    member_count = fields.Int(metadata={"description": "Customers in it (merged ones left out)"})
+
+
+class OrganizationMembersArgs(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    cursor = fields.Str()
+    limit = fields.Int(load_default=50, validate=validate.Range(1, 100))
+
+
+class OrganizationMemberPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(CustomerSchema))
+    next_cursor = fields.Str(allow_none=True)
 
 
 class DuplicateSchema(ma.Schema):

@@ -13,14 +13,14 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
-from ..events import CustomerChanged, publish
+from ..events import CustomerChanged, CustomerEventAdded, publish
 from ..models import Customer, CustomerEvent, utcnow
 from ..models.base import UTCDateTime
 from . import audit
@@ -128,7 +128,25 @@ def add_event(
             publish(
                 session, CustomerChanged(customer_snapshot(customer), actor_user_id=actor.user_id)
             )
+            publish(
+                session,
+                CustomerEventAdded(customer.id, event_snapshot(event), actor_user_id=actor.user_id),
+            )
     return event, created
+
+
+def event_snapshot(event: CustomerEvent) -> dict[str, Any]:
+    """An event as the API shows it, for live profiles."""
+    return {
+        "id": event.id,
+        "customer_id": event.customer_id,
+        "kind": event.kind,
+        "title": event.title,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
+        "data": dict(event.data or {}),
+        "source": event.source,
+        "external_id": event.external_id,
+    }
 
 
 def _cursor(event: CustomerEvent) -> str:

@@ -1,9 +1,12 @@
 """Duplicate customers: suggesting them, merging two into one, and undoing a merge.
 
-A merge moves the source's identities, tickets and the messages it wrote to the survivor, fills
-the survivor's empty organization, tier and locale from the source, and leaves the source
-pointing at the survivor (``merged_into_id``). Every moved row id and filled field is kept in
-the audit entry, which is what ``unmerge_customers`` replays backwards. Since identities move,
+A merge moves the source's identities, tickets, the messages it wrote, its profile notes and its
+business events to the survivor; fills the survivor's empty organization, tier, locale and
+account manager from the source; gives the survivor the source's tags too (a union) and the
+attributes it lacks (the survivor's value wins a conflict); and leaves the source pointing at
+the survivor (``merged_into_id``). The source keeps its own tags and attributes. Every moved
+row id, filled field, added tag and added attribute is kept in the audit entry, which is what
+``unmerge_customers`` replays backwards. Since identities move,
 mail or chat from the old addresses resolves to the survivor from then on.
 """
 
@@ -16,19 +19,38 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..events import CustomerChanged, publish
-from ..models import AuditEvent, Customer, CustomerIdentity, IdentityKind, Message, Ticket, utcnow
+from ..models import (
+    AuditEvent,
+    Customer,
+    CustomerEvent,
+    CustomerIdentity,
+    CustomerNote,
+    IdentityKind,
+    Message,
+    Ticket,
+    customer_tags,
+    utcnow,
+)
 from . import audit, search_sync
+from .customer_fields import MAX_ATTRIBUTES, load_tags, profile_snapshot
 from .errors import Conflict, Invalid, NotFound
 from .permissions import Actor, Permission, require
-from .snapshots import customer_snapshot
 from .transaction import current_session, transaction
 
 MERGED, UNMERGED = "customer.merged", "customer.unmerged"
-FILLED_FIELDS = ("organization_id", "tier", "locale")
+FILLED_FIELDS = ("organization_id", "tier", "locale", "owner_id")
+# Rows that move to the survivor and back: (model, its customer column, key in the record).
+_MOVED = (
+    (CustomerIdentity, CustomerIdentity.customer_id, "identity_ids"),
+    (Ticket, Ticket.customer_id, "ticket_ids"),
+    (Message, Message.author_customer_id, "message_ids"),
+    (CustomerNote, CustomerNote.customer_id, "note_ids"),
+    (CustomerEvent, CustomerEvent.customer_id, "event_ids"),
+)
 NAME_SIMILARITY = 0.85
 MAX_ORG_MEMBERS_COMPARED = 2000
 _GMAIL = ("gmail.com", "googlemail.com")
@@ -61,43 +83,34 @@ def merge_customers(actor: Actor, source_id: int, target_id: int) -> Customer:
                 raise Conflict(
                     _l("%(name)s was already merged into another customer.", name=customer.name)
                 )
-        moved = {
-            "identity_ids": _ids(
-                session,
-                select(CustomerIdentity.id).where(CustomerIdentity.customer_id == source.id),
-            ),
-            "ticket_ids": _ids(session, select(Ticket.id).where(Ticket.customer_id == source.id)),
-            "message_ids": _ids(
-                session, select(Message.id).where(Message.author_customer_id == source.id)
-            ),
-        }
-        session.execute(
-            update(CustomerIdentity)
-            .where(CustomerIdentity.customer_id == source.id)
-            .values(customer_id=target.id)
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(
-            update(Ticket)
-            .where(Ticket.customer_id == source.id)
-            .values(customer_id=target.id)
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(
-            update(Message)
-            .where(Message.author_customer_id == source.id)
-            .values(author_customer_id=target.id)
-            .execution_options(synchronize_session=False)
-        )
+        moved: dict[str, list[int]] = {}
+        for model, column, key in _MOVED:
+            moved[key] = _ids(session, select(model.id).where(column == source.id))
+            session.execute(
+                update(model)
+                .where(column == source.id)
+                .values({column.key: target.id})
+                .execution_options(synchronize_session=False)
+            )
         filled = {}
         for name in FILLED_FIELDS:
             if getattr(target, name) is None and getattr(source, name) is not None:
                 filled[name] = getattr(source, name)
                 setattr(target, name, getattr(source, name))
+        tags = load_tags(session, [source.id, target.id])
+        tag_ids_added = _add_tags(session, source.id, target.id)
+        attributes_added = _add_attributes(source, target)
         source.merged_into_id = target.id
         source.updated_at = target.updated_at = utcnow()
         search_sync.queue(session, "ticket", moved["ticket_ids"])  # searchable by their customer
-        data = {"source_id": source.id, "target_id": target.id, "filled": filled, **moved}
+        data = {
+            "source_id": source.id,
+            "target_id": target.id,
+            "filled": filled,
+            "tag_ids_added": tag_ids_added,
+            "attributes_added": attributes_added,
+            **moved,
+        }
         audit.record(session, actor, MERGED, customer_id=target.id, data=data)
         audit.record(
             session,
@@ -108,11 +121,45 @@ def merge_customers(actor: Actor, source_id: int, target_id: int) -> Customer:
         )
         session.expire(target, ["identities"])
         session.expire(source, ["identities"])
+        tags[target.id] = sorted(set(tags[target.id]) | set(tags[source.id]))
         for customer in (target, source):
-            publish(
-                session, CustomerChanged(customer_snapshot(customer), actor_user_id=actor.user_id)
-            )
+            snapshot = profile_snapshot(customer, tags[customer.id])
+            publish(session, CustomerChanged(snapshot, actor_user_id=actor.user_id))
     return target
+
+
+def _add_tags(session: Session, source_id: int, target_id: int) -> list[int]:
+    """Give the survivor the source's tags it lacks; return their ids (for an unmerge)."""
+    have = set(
+        session.scalars(
+            select(customer_tags.c.tag_id).where(customer_tags.c.customer_id == target_id)
+        )
+    )
+    added = sorted(
+        tag_id
+        for tag_id in session.scalars(
+            select(customer_tags.c.tag_id).where(customer_tags.c.customer_id == source_id)
+        )
+        if tag_id not in have
+    )
+    if added:
+        session.execute(
+            insert(customer_tags), [{"customer_id": target_id, "tag_id": t} for t in added]
+        )
+    return added
+
+
+def _add_attributes(source: Customer, target: Customer) -> dict[str, Any]:
+    """Copy the source's attributes the survivor lacks (up to the limit); the survivor keeps
+    its own value of a key both have. Returns what was added."""
+    mine = dict(target.attributes or {})
+    added: dict[str, Any] = {}
+    for key, value in (source.attributes or {}).items():
+        if key not in mine and len(mine) < MAX_ATTRIBUTES:
+            mine[key] = added[key] = value
+    if added:
+        target.attributes = mine
+    return added
 
 
 def unmerge_customers(actor: Actor, source_id: int) -> Customer:
@@ -133,11 +180,7 @@ def unmerge_customers(actor: Actor, source_id: int) -> Customer:
         if entry is None:
             raise Conflict(_l("The record of this merge is missing; it cannot be undone."))
         data = entry.data
-        for model, column, key in (
-            (CustomerIdentity, CustomerIdentity.customer_id, "identity_ids"),
-            (Ticket, Ticket.customer_id, "ticket_ids"),
-            (Message, Message.author_customer_id, "message_ids"),
-        ):
+        for model, column, key in _MOVED:
             ids = data.get(key) or []
             for start in range(0, len(ids), 500):
                 session.execute(
@@ -149,6 +192,20 @@ def unmerge_customers(actor: Actor, source_id: int) -> Customer:
         for name, value in (data.get("filled") or {}).items():
             if name in FILLED_FIELDS and getattr(target, name) == value:
                 setattr(target, name, None)
+        # What the merge added to the survivor goes, unless someone has changed it since.
+        tag_ids = data.get("tag_ids_added") or []
+        if tag_ids:
+            session.execute(
+                delete(customer_tags).where(
+                    customer_tags.c.customer_id == target.id, customer_tags.c.tag_id.in_(tag_ids)
+                )
+            )
+        attributes = dict(target.attributes or {})
+        for key, value in (data.get("attributes_added") or {}).items():
+            if key in attributes and attributes[key] == value:
+                del attributes[key]
+        if attributes != (target.attributes or {}):
+            target.attributes = attributes
         source.merged_into_id = None
         source.updated_at = target.updated_at = utcnow()
         search_sync.queue(session, "ticket", data.get("ticket_ids") or [])
@@ -161,10 +218,10 @@ def unmerge_customers(actor: Actor, source_id: int) -> Customer:
         )
         session.expire(target, ["identities"])
         session.expire(source, ["identities"])
+        tags = load_tags(session, [source.id, target.id])
         for customer in (source, target):
-            publish(
-                session, CustomerChanged(customer_snapshot(customer), actor_user_id=actor.user_id)
-            )
+            snapshot = profile_snapshot(customer, tags[customer.id])
+            publish(session, CustomerChanged(snapshot, actor_user_id=actor.user_id))
     return source
 
 

@@ -34,8 +34,16 @@ from helpdesk.models import (
     SlaPolicy,
     Ticket,
 )
-from helpdesk.services import customer_merge, email_ingest, kb_articles, kb_categories, sla_admin
-from helpdesk.services.permissions import SYSTEM
+from helpdesk.services import (
+    customer_merge,
+    customer_notes,
+    customers,
+    email_ingest,
+    kb_articles,
+    kb_categories,
+    sla_admin,
+)
+from helpdesk.services.permissions import SYSTEM, Actor
 from tests.api.helpers import API, assert_error, bearer
 from tests.email_helpers import make_channel
 from tests.factories import make_customer, make_ticket, make_user, token_for
@@ -63,6 +71,8 @@ class World:
     kb_published: int  # published in Korean
     locale: str
     n: int
+    note: int = 0  # a profile note written by another agent
+    organization: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,22 @@ ENDPOINTS = [
     Endpoint("GET", "/customers/{customer}/summary", 200),
     Endpoint("GET", "/customers/{customer}/timeline", 200),
     Endpoint("GET", "/customers/{customer}/duplicates", 200),
+    Endpoint(
+        "PATCH",
+        "/customers/{customer}",
+        200,
+        writers_only=True,
+        body=lambda w: {"tier": "gold", "tags": ["vip"], "attributes": {"plan": "pro"}},
+    ),
+    Endpoint("GET", "/customers/{customer}/notes", 200),
+    Endpoint("POST", "/customers/{customer}/notes", 201, body=lambda w: {"body": "Prefers calls"}),
+    Endpoint(
+        "PATCH", "/customers/notes/{note}", 200, admins_only=True, body=lambda w: {"body": "Edited"}
+    ),
+    Endpoint("DELETE", "/customers/notes/{note}", 204, admins_only=True),
+    Endpoint("GET", "/organizations/{organization}", 200),
+    Endpoint("GET", "/organizations/{organization}/members", 200),
+    Endpoint("GET", "/organizations/{organization}/tickets", 200),
     Endpoint(
         "POST",
         "/customers/events",
@@ -361,6 +387,8 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
         kb_published=kb_published.id,
         locale="en",
         n=n,
+        note=customer_notes.add_note(Actor.of(make_user()), customer.id, "Matrix note").id,
+        organization=customers.create_organization(SYSTEM, f"Matrix org {n}").id,
     )
     headers = {} if role == "anonymous" else bearer(token_for(make_user(role)))
     body = endpoint.body(world) if endpoint.body else None
@@ -418,6 +446,7 @@ def test_the_matrix_expects_both_outcomes():
         "POST /tickets/{ticket}/merge",
         "POST /tickets/{ticket}/replies",
         "POST /customers",
+        "PATCH /customers/{customer}",
         "POST /customers/{customer}/identities",
         "POST /customers/{customer}/merge",
         "POST /customers/events",

@@ -133,3 +133,42 @@ def test_the_profile_page_lists_the_latest_events(app, client):
     login(client, sales.email)
     page = client.get(f"/customers/{customer.id}").get_data(as_text=True)
     assert 'data-event-kind="order"' in page and "Annual plan" in page and "990000 KRW" in page
+
+
+def test_a_new_event_reaches_the_open_profile_and_a_repeat_does_not(app, published):
+    from helpdesk.events import CustomerEventAdded
+    from helpdesk.realtime import rooms_for
+
+    customer = make_customer()
+    published.clear()
+    values = {
+        "kind": "order",
+        "title": "주문 #9",
+        "occurred_at": "2026-11-23T10:00:00+09:00",
+        "data": {"amount": 129000, "currency": "KRW"},
+        "source": "shop",
+        "external_id": "o-9",
+    }
+    event, _ = customer_events.add_event(SYSTEM, values, customer_id=customer.id)
+    [added] = [e for e in published if isinstance(e, CustomerEventAdded)]
+    assert rooms_for(added) == [
+        (
+            "customer.event",
+            f"customer:{customer.id}",
+            {
+                "event": {
+                    "id": event.id,
+                    "customer_id": customer.id,
+                    "kind": "order",
+                    "title": "주문 #9",
+                    "occurred_at": "2026-11-23T01:00:00+00:00",
+                    "data": {"amount": 129000, "currency": "KRW"},
+                    "source": "shop",
+                    "external_id": "o-9",
+                }
+            },
+        )
+    ]
+    published.clear()
+    customer_events.add_event(SYSTEM, values, customer_id=customer.id)
+    assert published == []

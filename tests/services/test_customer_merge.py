@@ -104,3 +104,69 @@ def test_duplicates_by_mailbox_and_by_similar_name_in_the_organization(app):
     assert [c.customer.id for c in customer_merge.duplicate_candidates(SYSTEM, daniel.id)] == [
         alike.id
     ]
+
+
+def test_merge_unions_tags_moves_notes_and_events_and_unmerge_restores_them(app):
+    from datetime import UTC, datetime
+
+    from helpdesk.models import CustomerEvent, CustomerNote
+    from helpdesk.services import customer_events, customer_fields, customer_notes
+
+    manager = make_user("sales")
+    survivor, duplicate = make_customer(), make_customer(email="dup2@example.kr")
+    customer_fields.update_profile(
+        SYSTEM,
+        survivor.id,
+        {"tags": ["vip"], "attributes": {"plan": "pro", "seats": 10}},
+    )
+    customer_fields.update_profile(
+        SYSTEM,
+        duplicate.id,
+        {
+            "tags": ["vip", "churn-risk"],
+            "attributes": {"plan": "free", "region": "부산"},
+            "owner_id": manager.id,
+        },
+    )
+    note = customer_notes.add_note(actor(manager), duplicate.id, "called about renewal")
+    event, _ = customer_events.add_event(
+        SYSTEM,
+        {"kind": "order", "title": "주문", "occurred_at": datetime(2026, 5, 1, tzinfo=UTC)},
+        customer_id=duplicate.id,
+    )
+
+    customer_merge.merge_customers(SYSTEM, duplicate.id, survivor.id)
+
+    kept = _fresh(Customer, survivor.id)
+    assert customer_fields.tags_of(SYSTEM, survivor.id) == ["churn-risk", "vip"]
+    assert kept.attributes == {"plan": "pro", "seats": 10, "region": "부산"}  # survivor wins
+    assert kept.owner_id == manager.id  # an empty field is filled
+    assert _fresh(CustomerNote, note.id).customer_id == survivor.id
+    assert _fresh(CustomerEvent, event.id).customer_id == survivor.id
+
+    customer_merge.unmerge_customers(SYSTEM, duplicate.id)
+
+    back = _fresh(Customer, survivor.id)
+    assert customer_fields.tags_of(SYSTEM, survivor.id) == ["vip"]
+    assert back.attributes == {"plan": "pro", "seats": 10}
+    assert back.owner_id is None
+    assert customer_fields.tags_of(SYSTEM, duplicate.id) == ["churn-risk", "vip"]
+    assert _fresh(Customer, duplicate.id).attributes == {"plan": "free", "region": "부산"}
+    assert _fresh(CustomerNote, note.id).customer_id == duplicate.id
+    assert _fresh(CustomerEvent, event.id).customer_id == duplicate.id
+
+
+def test_unmerge_keeps_what_was_changed_on_the_survivor_since(app):
+    from helpdesk.services import customer_fields
+
+    survivor, duplicate = make_customer(), make_customer()
+    customer_fields.update_profile(
+        SYSTEM, duplicate.id, {"tags": ["lead"], "attributes": {"region": "부산"}}
+    )
+    customer_merge.merge_customers(SYSTEM, duplicate.id, survivor.id)
+    customer_fields.update_profile(
+        SYSTEM, survivor.id, {"attributes": {"region": "서울"}}, merge_attributes=True
+    )
+    customer_merge.unmerge_customers(SYSTEM, duplicate.id)
+    assert _fresh(Customer, survivor.id).attributes == {"region": "서울"}  # edited since: kept
+    assert customer_fields.tags_of(SYSTEM, survivor.id) == []
