@@ -22,6 +22,7 @@ from .models import PRIORITY_NAMES, Channel, Status, utcnow
 from .services import (
     queue_views,
     ticket_bulk,
+    ticket_reads,
     users,
 )
 from .services.errors import Invalid
@@ -56,6 +57,7 @@ def ticket_list():  # type: ignore[no-untyped-def]
         sort = "-updated_at"
     page = list_tickets(actor, view.filter, sort=sort, cursor=request.args.get("cursor"))
     countdowns(page.tickets, utcnow())
+    ticket_reads.annotate_unread(actor, page.tickets)
     staff = users.list_users(actor)
     config = {
         "view": key,
@@ -72,6 +74,9 @@ def ticket_list():  # type: ignore[no-untyped-def]
         "timezone": current_user.timezone,
         "counts_url": url_for("web.queue_counts"),
         "ticket_url": url_for("web.ticket_page", number=0).removesuffix("0"),
+        "read_state_url": url_for("web.queue_read_state"),
+        "unread_url": url_for("web.queue_mark_unread"),
+        "text": {"unread": _("Unread")},
     }
     return render_template(
         "tickets.html",
@@ -171,3 +176,34 @@ def delete_view(view_id: int):  # type: ignore[no-untyped-def]
 def queue_counts():  # type: ignore[no-untyped-def]
     actor = me()
     return jsonify(queue_views.view_counts(actor, queue_views.views_for(actor)))
+
+
+def _ids(raw: list[str]) -> list[int]:
+    return [int(i) for i in raw if i.isdigit()][: ticket_reads.MAX_IDS]
+
+
+@bp.get("/tickets/read-state")
+@login_required
+def queue_read_state():  # type: ignore[no-untyped-def]
+    """``{ticket id: unread}`` for rows the live queue received by event (``?ids=1,2``)."""
+    ids = _ids(request.args.get("ids", "").split(","))
+    flags = ticket_reads.unread_flags(me(), ids)
+    return jsonify({str(ticket_id): unread for ticket_id, unread in flags.items()})
+
+
+@bp.post("/tickets/unread")
+@login_required
+def queue_mark_unread():  # type: ignore[no-untyped-def]
+    """Mark the ticked rows (form field ``ids``) unread again for the signed-in agent.
+
+    Answers JSON for the queue's script, or goes back to the queue for a plain form post.
+    """
+    ids = _ids(request.form.getlist("ids"))
+    ticket_reads.mark_unread(me(), ids)
+    flags = ticket_reads.unread_flags(me(), ids)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({str(ticket_id): unread for ticket_id, unread in flags.items()})
+    back = request.form.get("back") or url_for("web.ticket_list")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("web.ticket_list")
+    return redirect(back)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
+    current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -22,16 +24,18 @@ from wtforms.validators import AnyOf, DataRequired, Optional
 
 from .extensions import db
 from .labels import translated_labels
-from .models import PRIORITY_NAMES, Customer, Ticket, User, utcnow
+from .models import PRIORITY_NAMES, Customer, Ticket, User, Visibility, utcnow
 from .services import (
     email_outbox,
     follows,
+    kb_lookup,
     messages,
     notifications,
+    ticket_reads,
     tickets,
     users,
 )
-from .services.errors import Conflict, RepliedMeanwhile
+from .services.errors import Conflict, Invalid, RepliedMeanwhile
 from .services.permissions import Permission, can
 from .services.sla_countdown import target_rows, ticket_countdown
 from .services.ticket_queries import TicketFilter, list_tickets
@@ -60,6 +64,7 @@ def ticket_page(number: int):  # type: ignore[no-untyped-def]
     ticket = tickets.get_ticket_by_number(me(), number)
     if bell().get("unread_notifications") and notifications.mark_read(me(), ticket_id=ticket.id):
         g.pop("unread_notifications")  # opening the ticket read some: count again for the bell
+    ticket_reads.mark_read(me(), ticket.id)
     return _render_ticket(ticket, MessageForm())
 
 
@@ -95,6 +100,9 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
         "queue_url": url_for("web.ticket_list"),
         "ticket_url": url_for("web.ticket_page", number=0).removesuffix("0"),
         "groups": {g.id: g.name for g in groups},
+        "read_url": url_for("web.ticket_mark_read", number=ticket.number),
+        "suggest_url": url_for("web.suggest_users"),
+        "kb_url": url_for("web.composer_kb_search"),
         "fields": {
             "status": _("Status"),
             "priority": _("Priority"),
@@ -119,6 +127,10 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
             "note": _("Internal note"),
             "sla_warning": _("SLA about to breach"),
             "sla_breach": _("SLA breached"),
+            "kb_none": _("No published article matches."),
+            "kb_internal": _("Internal"),
+            "kb_link": _("Insert link"),
+            "kb_text": _("Insert text"),
         },
     }
     message_form.seen_message_id.data = message_form.seen_message_id.data or seen
@@ -202,3 +214,74 @@ def post_fields(number: int):  # type: ignore[no-untyped-def]
     else:
         flash(_("Ticket updated."), "success")
     return redirect(url_for("web.ticket_page", number=number))
+
+
+@bp.post("/tickets/<int:number>/read")
+@login_required
+def ticket_mark_read(number: int):  # type: ignore[no-untyped-def]
+    """The open ticket page read a customer message as it arrived: not unread in the queue."""
+    ticket = tickets.get_ticket_by_number(me(), number)
+    return jsonify({"was_unread": ticket_reads.mark_read(me(), ticket.id)})
+
+
+@bp.get("/users/suggest")
+@login_required
+def suggest_users():  # type: ignore[no-untyped-def]
+    """Colleagues for the composer's @mention list: ``[{id, name, username}]``, at most 8."""
+    return jsonify(users.suggest_staff(me(), request.args.get("q", "")))
+
+
+@bp.get("/composer/kb")
+@login_required
+def composer_kb_search():  # type: ignore[no-untyped-def]
+    """Published articles for the composer's knowledge-base panel, each with the link to
+    insert (the help center for public articles, the staff page for internal ones)."""
+    try:
+        found = kb_lookup.find_articles(me(), request.args.get("q", ""))
+    except Invalid as exc:
+        return jsonify({"error": str(exc.message), "items": []}), 400
+    return jsonify(
+        {
+            "items": [
+                {
+                    "article_id": m.article_id,
+                    "locale": m.locale,
+                    "title": m.title,
+                    "title_html": m.title_html,
+                    "snippet": m.snippet,
+                    "internal": m.internal,
+                    "url": _article_link(m.article_id, m.locale, m.slug, m.internal),
+                    "text_url": url_for(
+                        "web.composer_kb_text", article_id=m.article_id, locale=m.locale
+                    ),
+                }
+                for m in found
+            ]
+        }
+    )
+
+
+@bp.get("/composer/kb/<int:article_id>/<locale>")
+@login_required
+def composer_kb_text(article_id: int, locale: str):  # type: ignore[no-untyped-def]
+    """One published article's Markdown source, to insert into a reply as it is written."""
+    translation = kb_lookup.published_translation(me(), article_id, locale)
+    internal = translation.article.visibility == Visibility.INTERNAL
+    return jsonify(
+        {
+            "title": translation.title,
+            "text": translation.body_markdown,
+            "url": _article_link(article_id, locale, translation.slug, internal),
+        }
+    )
+
+
+def _article_link(article_id: int, locale: str, slug: str, internal: bool) -> str:
+    """Absolute, because a reply leaves for the customer's mailbox: on the configured public
+    address (``HELPDESK_PUBLIC_URL``) when there is one, else on this request's host."""
+    if internal:
+        path = url_for("web.kb_article_edit", article_id=article_id)
+    else:
+        path = url_for("portal.article", locale=locale, slug=slug)
+    base = current_app.config["HELPDESK"].public_url or request.host_url.rstrip("/")
+    return base + path[len(request.script_root) :]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -426,3 +426,109 @@ def test_a_failed_query_still_gets_a_plain_error_page(app, client, monkeypatch, 
     page = response.get_data(as_text=True)
     assert "no_such_table" not in page and "Traceback" not in page
     assert "<h1>" in page and 'class="bell"' in page  # the page itself rendered, signed in
+
+
+def test_the_queue_marks_unread_rows_until_the_agent_opens_the_ticket(app, client):
+    from helpdesk.services.permissions import SYSTEM
+
+    agent = make_user()
+    ticket = make_ticket(subject="환불 요청드립니다")
+    other = make_ticket(subject="배송 문의")
+    login(client, agent.email)
+
+    def row(t) -> str:
+        html = client.get("/tickets").get_data(as_text=True)
+        match = re.search(rf'<tr data-ticket-id="{t.id}"[^>]*>', html)
+        assert match, html
+        return match.group(0)
+
+    assert 'class="unread"' in row(ticket)
+    assert client.get(f"/tickets/{ticket.number}").status_code == 200
+    assert 'class="unread"' not in row(ticket) and 'class="unread"' in row(other)
+    assert client.get(f"/tickets/read-state?ids={ticket.id},{other.id},x").get_json() == {
+        str(ticket.id): False,
+        str(other.id): True,
+    }
+
+    with time_machine.travel(datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)):
+        messages.add_customer_message(SYSTEM, ticket.id, body_text="아직인가요?")
+    assert 'class="unread"' in row(ticket)
+
+    # The open ticket page reads the new message as it arrives (ticket.js posts this).
+    token = csrf_token(client, f"/tickets/{other.number}")
+    answer = client.post(f"/tickets/{ticket.number}/read", headers={"X-CSRFToken": token})
+    assert answer.get_json() == {"was_unread": True}
+    assert client.post(f"/tickets/{ticket.number}/read").status_code == 400  # no CSRF token
+
+    # "Mark as unread" from the bulk bar.
+    answer = client.post(
+        "/tickets/unread",
+        data={"ids": [str(ticket.id)], "csrf_token": token},
+        headers={"Accept": "application/json"},
+    )
+    assert answer.get_json() == {str(ticket.id): True}
+    assert 'class="unread"' in row(ticket)
+
+
+def test_the_api_lists_tickets_with_the_callers_unread_marker(app, client):
+    from tests.factories import token_for
+
+    agent = make_user()
+    ticket = make_ticket()
+    headers = {"Authorization": f"Bearer {token_for(agent)}"}
+    [item] = client.get("/api/v1/tickets", headers=headers).get_json()["items"]
+    assert item["unread"] is True and item["last_customer_message_at"]
+    from helpdesk.services import ticket_reads
+
+    ticket_reads.mark_read(actor(agent), ticket.id)
+    [item] = client.get("/api/v1/tickets", headers=headers).get_json()["items"]
+    single = client.get(f"/api/v1/tickets/{ticket.id}", headers=headers).get_json()
+    assert item["unread"] is False and single["unread"] is False
+
+
+def test_mention_suggestions_for_the_composer(app, client):
+    agent = make_user(name="Alex Kim", email="alex@dangol.test")
+    make_user(name="김지수", email="jisoo.kim@dangol.test")
+    assert client.get("/users/suggest?q=김").status_code == 302  # sign-in required
+    login(client, agent.email)
+    assert client.get("/users/suggest?q=김지").get_json() == [
+        {"id": agent.id + 1, "name": "김지수", "username": "jisoo.kim"}
+    ]
+    page = client.get(f"/tickets/{make_ticket().number}").get_data(as_text=True)
+    assert 'id="mention-list"' in page and "js/composer.js" in page
+
+
+def test_knowledge_base_search_for_the_composer(app, client):
+    from urllib.parse import quote
+
+    from helpdesk.services import kb_articles, search_sync
+    from helpdesk.services.permissions import SYSTEM
+
+    agent = make_user()
+    public = kb_articles.save_article(
+        SYSTEM,
+        {"translations": {"ko": {"title": "환불 절차 안내", "body": "**환불 신청**을 누르세요."}}},
+    )
+    internal = kb_articles.save_article(
+        SYSTEM,
+        {
+            "visibility": "internal",
+            "translations": {"ko": {"title": "환불 승인 규정", "body": "재무팀 승인"}},
+        },
+    )
+    slug = public.translations[0].slug
+    public_id, internal_id = public.id, internal.id
+    for article_id in (public_id, internal_id):
+        kb_articles.publish(SYSTEM, article_id)
+    search_sync.rebuild(search_sync.search_index(app))
+    login(client, agent.email)
+
+    items = {i["article_id"]: i for i in client.get("/composer/kb?q=환불을").get_json()["items"]}
+    assert items[public_id]["url"] == f"http://localhost/help/ko/{quote(slug)}"  # absolute
+    assert items[internal_id]["url"] == f"http://localhost/kb/articles/{internal_id}"
+    assert items[internal_id]["internal"] is True
+    text = client.get(items[public_id]["text_url"]).get_json()
+    assert text["text"] == "**환불 신청**을 누르세요."
+    assert client.get(f"/composer/kb/{public_id}/en").status_code == 404
+    empty = client.get("/composer/kb?q=")
+    assert empty.status_code == 400 and empty.get_json()["items"] == []

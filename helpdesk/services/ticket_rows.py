@@ -56,6 +56,7 @@ _COLUMNS = (
     _tickets.c.sla_due_at,
     _tickets.c.sla_warn_at,
     _tickets.c.sla_paused,
+    _tickets.c.last_customer_message_at,  # for unread markers (``ticket_reads``)
 )
 
 
@@ -82,7 +83,7 @@ def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
     (tid, number, subject, status, priority, channel, customer_id, customer_name, org_id,
      group_id, group_name, assignee_id, assignee_name, tag_list, merged_into_id, message_count,
      version, created_at, updated_at, first_response_at, solved_at, sla_policy_id, sla_due_at,
-     sla_warn_at, sla_paused, _key) = row  # fmt: skip
+     sla_warn_at, sla_paused, last_customer_message_at, _key) = row  # fmt: skip
     return {
         "id": tid,
         "number": number,
@@ -103,4 +104,5 @@ def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
         "first_response_at": first_response_at,
         "solved_at": solved_at,
         "sla": sla_clock(sla_policy_id, sla_due_at, sla_warn_at, sla_paused),
+        "last_customer_message_at": last_customer_message_at,
     }

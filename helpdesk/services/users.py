@@ -175,3 +175,46 @@ def set_group_lead(actor: Actor, group_id: int, user_id: int, *, lead: bool = Tr
             "group.lead_set",
             data={"group_id": group_id, "user_id": user_id, "lead": lead},
         )
+
+
+SUGGEST_LIMIT = 8
+
+
+def username(user: User) -> str:
+    """The handle a note's ``@mention`` uses: the local part of the email address, which
+    ``notifications.mentioned_users`` recognises (names may repeat or contain spaces)."""
+    return user.email.split("@", 1)[0]
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def suggest_staff(
+    actor: Actor, query: str, *, limit: int = SUGGEST_LIMIT
+) -> list[dict[str, object]]:
+    """Active staff whose name or username contains ``query`` (any case), for the composer's
+    @mention list: names that start with it first, then by name. An empty query lists the
+    first ``limit`` by name. Returns ``id``, ``name`` and ``username`` only."""
+    require(actor, Permission.USER_READ)
+    text = " ".join((query or "").split())[:100].casefold()
+    limit = max(1, min(limit, SUGGEST_LIMIT))
+    stmt = select(User).where(User.is_active.is_(True))
+    if text:
+        pattern = _like_pattern(text)
+        # The username is the part of the email before "@": match within that part only.
+        stmt = stmt.where(
+            func.lower(User.name).like(pattern, escape="\\")
+            | func.lower(User.email).like(f"{pattern}@%", escape="\\")
+        )
+    # Staff tables are small; fetch a few more than shown so the "starts with" ones come first.
+    found = list(current_session().scalars(stmt.order_by(User.name, User.id).limit(limit * 4)))
+    found.sort(
+        key=lambda u: (
+            not (u.name.casefold().startswith(text) or username(u).casefold().startswith(text)),
+            u.name.casefold(),
+            u.id,
+        )
+    )
+    return [{"id": u.id, "name": u.name, "username": username(u)} for u in found[:limit]]

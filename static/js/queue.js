@@ -150,6 +150,13 @@
     }
     row.appendChild(cell(String(t.number), "num"));
     const subject = cell(undefined, "subject");
+    const dot = document.createElement("span");
+    dot.className = "unread-dot";
+    dot.title = config.text.unread;
+    dot.setAttribute("role", "img");
+    dot.setAttribute("aria-label", config.text.unread);
+    dot.hidden = !row.classList.contains("unread");
+    subject.appendChild(dot);
     const link = document.createElement("a");
     link.href = config.ticket_url + t.number;
     link.textContent = t.subject;
@@ -276,15 +283,75 @@
   });
   tbody.addEventListener("click", rememberOrder);
 
+  // ---- unread markers: a ticket is unread while the customer wrote after this agent last
+  // opened it (services/ticket_reads.py). The server decides; rows that arrive by event, and a
+  // customer's new message, ask it for their state (one request per burst of events).
+  function setUnread(row, unread) {
+    row.classList.toggle("unread", !!unread);
+    const dot = row.querySelector(".unread-dot");
+    if (dot) dot.hidden = !unread;
+  }
+  const staleIds = new Set();
+  let staleTimer = null;
+  function applyFlags(flags) {
+    Object.keys(flags || {}).forEach(function (id) {
+      const row = rowFor(id);
+      if (row) setUnread(row, flags[id]);
+    });
+  }
+  function refreshUnread(ids) {
+    ids.forEach(function (id) { staleIds.add(String(id)); });
+    if (staleTimer !== null || !staleIds.size) return;
+    staleTimer = setTimeout(function () {
+      const batch = Array.from(staleIds);
+      staleIds.clear();
+      staleTimer = null;
+      fetch(config.read_state_url + "?ids=" + batch.join(","), {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+      })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(applyFlags)
+        .catch(function () { /* offline: the resync after reconnecting redraws the rows */ });
+    }, 50);
+  }
+  // Back from reading tickets in another tab: the rows read there lose their marker.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      refreshUnread(liveRows().map(function (r) { return r.dataset.ticketId; }));
+    }
+  });
+  const bulkUnread = document.getElementById("bulk-unread");
+  if (bulkUnread && bulk) {
+    bulkUnread.addEventListener("click", function () {
+      const form = new FormData();
+      form.append("csrf_token", bulk.querySelector("input[name=csrf_token]").value);
+      picked.forEach(function (id) { form.append("ids", id); });
+      fetch(config.unread_url, {
+        method: "POST", body: form, credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(applyFlags)
+        .catch(function () {});
+    });
+  }
+
   if (!window.Dangol) return;
   const socket = window.Dangol.socket;
   socket.on("ticket.created", function (payload) {
     adjustCounts(null, payload.ticket);
     place(payload.ticket);
+    const row = rowFor(payload.ticket.id);
+    if (row) setUnread(row, true); // opened by a customer message that nobody has read yet
   });
   socket.on("ticket.updated", function (payload) {
+    const shownBefore = !!rowFor(payload.ticket.id);
     adjustCounts(previousState(payload.ticket, payload.changes), payload.ticket);
     place(payload.ticket);
+    // A message nobody on staff wrote (the customer's) may make it unread; a row that moved
+    // into this view has a state this page does not know yet.
+    const fromOutside = payload.actor_user_id === null && !Object.keys(payload.changes || {}).length;
+    if (rowFor(payload.ticket.id) && (!shownBefore || fromOutside)) refreshUnread([payload.ticket.id]);
   });
   socket.on("ticket.merged", function (payload) {
     place(payload.source);

@@ -23,6 +23,7 @@
   if (body) {
     body.addEventListener("keydown", function (event) {
       if (event.isComposing || event.keyCode === 229) return; // the IME owns this key
+      if (body.dataset.suggesting === "open") return; // Enter picks from the @mention list
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
         const reply = composer.querySelector("button[value=" + (composer.dataset.intent || "reply") + "]") ||
@@ -164,10 +165,27 @@
     end.parentNode.insertBefore(article, end);
   }
 
+  // ---- unread marker: a customer message read here, as it arrives, is not unread in the queue
+  let unreadWhileHidden = false;
+  function markRead() {
+    const token = composer && composer.querySelector("input[name=csrf_token]");
+    unreadWhileHidden = false;
+    fetch(config.read_url, {
+      method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": token ? token.value : "" },
+    }).catch(function () { /* the next visit marks it read */ });
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && unreadWhileHidden) markRead();
+  });
+
   socket.on("message.added", function (payload) {
     const m = payload.message;
     if (m.ticket_id !== config.ticket_id) return;
     appendMessage(m);
+    if (m.direction === "in") {
+      if (document.visibilityState === "visible") markRead(); else unreadWhileHidden = true;
+    }
     const mine = payload.actor_user_id === config.me;
     const writing = body && body.value.trim();
     if (!mine && writing && m.is_public) {
