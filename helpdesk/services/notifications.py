@@ -7,6 +7,7 @@ Nobody is notified of their own action.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
@@ -73,7 +74,9 @@ def notification_dict(row: Notification) -> dict[str, object]:
 
 def mentioned_users(session: Session, text: str) -> set[int]:
     """Active staff named in ``text`` as ``@Name`` (as displayed, any case) or ``@email``'s
-    local part. Names may contain spaces ("@Alex Kim"), so each name is looked for as a whole."""
+    local part. Names may contain spaces ("@Alex Kim"), so each name is looked for as a whole.
+    A Latin handle must end there (``@kimberly`` does not mention ``kim``); Hangul may run on,
+    since Korean attaches honorifics and particles to the name (``@김지민님``, ``@지민씨에게``)."""
     if "@" not in text:
         return set()
     folded = text.casefold()
@@ -82,9 +85,13 @@ def mentioned_users(session: Session, text: str) -> set[int]:
         select(User.id, User.name, User.email).where(User.is_active.is_(True))
     ):
         local = email.split("@", 1)[0]
-        if f"@{name.casefold()}" in folded or f"@{local.casefold()}" in folded:
+        if any(_mentions(folded, handle.casefold()) for handle in (name, local) if handle):
             found.add(user_id)
     return found
+
+
+def _mentions(folded_text: str, handle: str) -> bool:
+    return re.search(rf"@{re.escape(handle)}(?![a-z0-9_.-])", folded_text) is not None
 
 
 def list_notifications(actor: Actor, *, limit: int = 20) -> tuple[list[dict[str, object]], int]:

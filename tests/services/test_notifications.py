@@ -56,6 +56,17 @@ def test_mentions_in_notes_by_name_or_email_name(app):
     assert latest["excerpt"] == "cc @jimin" and first["kind"] == "mentioned"
 
 
+def test_a_mention_names_the_whole_handle_but_korean_may_take_a_suffix(app):
+    kim = make_user(name="Kim", email="kim@dangol.test")
+    jimin = make_user(name="김지민", email="jm@dangol.test")
+    author = make_user()
+    ticket = make_ticket()
+    messages.add_note(actor(author), ticket.id, body_text="@kimberly @kim.lee 봐주세요")
+    messages.add_note(actor(author), ticket.id, body_text="@김지민님 확인 부탁드려요")
+    assert _kinds(kim) == ([], 0)
+    assert _kinds(jimin) == ([("mentioned", ticket.number)], 1)
+
+
 def test_a_customer_reply_notifies_the_assignee_and_reading_clears_it(app):
     agent, other = make_user(), make_user()
     mine, theirs = make_ticket(assignee_id=agent.id), make_ticket(assignee_id=other.id)
