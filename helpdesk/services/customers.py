@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..events import CustomerChanged, publish
-from ..models import Customer, CustomerIdentity, IdentityKind, Organization
+from ..models import Customer, CustomerIdentity, IdentityKind, Organization, utcnow
 from . import audit
 from .errors import Conflict, Invalid, NotFound
 from .identities import normalize_identity
@@ -129,14 +131,12 @@ def resolve_customer(
             return existing, False
         try:
             with session.begin_nested():
-                identity = CustomerIdentity(kind=kind, value=normalized, display=value.strip())
-                customer = Customer(
+                customer = _insert_customer(
+                    session,
                     name=_clean_name(name, value.strip()),
-                    identities=[identity],
                     organization_id=_organization_by_domain(session, [(kind, normalized)]),
+                    identity=(kind, normalized, value.strip()),
                 )
-                session.add(customer)
-                session.flush()  # customer and identity in one flush
         except IntegrityError:
             winner = _identity_owner(session, kind, normalized)
             if winner is None:
@@ -222,6 +222,52 @@ def _flush_identities(session: Session) -> None:
         session.flush()
     except IntegrityError as exc:
         raise Conflict(_l("This identity was just added to another customer.")) from exc
+
+
+_INSERT_CUSTOMER = insert(cast(Table, Customer.__table__)).returning(Customer.__table__.c.id)
+_INSERT_IDENTITY = insert(cast(Table, CustomerIdentity.__table__)).returning(
+    CustomerIdentity.__table__.c.id
+)
+
+
+def _insert_customer(
+    session: Session, *, name: str, organization_id: int | None, identity: tuple[str, str, str]
+) -> Customer:
+    """Write a new customer with one identity as two plain inserts, and return it as an ORM
+    object built from the values written: most new customers arrive with an email, in bulk,
+    where the unit of work cost more than the rest of the ticket."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "name": name,
+        "organization_id": organization_id,
+        "locale": None,
+        "tier": None,
+        "merged_into_id": None,
+        "owner_id": None,
+        "attributes": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+    connection = session.connection()
+    values["id"] = connection.execute(_INSERT_CUSTOMER, values).scalar_one()
+    kind, normalized, display = identity
+    identity_values = {
+        "customer_id": values["id"],
+        "kind": kind,
+        "value": normalized,
+        "display": display,
+        "created_at": now,
+    }
+    identity_values["id"] = connection.execute(_INSERT_IDENTITY, identity_values).scalar_one()
+    row = CustomerIdentity(**identity_values)
+    customer = Customer(**values)
+    for obj in (customer, row):
+        make_transient_to_detached(obj)
+        session.add(obj)
+    set_committed_value(customer, "identities", [row])
+    set_committed_value(customer, "tags", [])
+    set_committed_value(row, "customer", customer)
+    return customer
 
 
 # Built once: every inbound message and most new tickets resolve an identity.

@@ -55,7 +55,7 @@ from .message_store import add_message
 from .messages import add_customer_message
 from .permissions import SYSTEM, Actor, Permission, require
 from .snapshots import message_snapshot, ticket_snapshot
-from .ticket_create import create_ticket
+from .ticket_create import open_ticket
 from .tickets import lock_ticket
 from .transaction import current_session, transaction
 
@@ -327,7 +327,7 @@ def _store(
     created = ticket is None
     if ticket is None:
         subject = strip_reply_prefixes(parsed.subject) or "(no subject)"
-        ticket = create_ticket(
+        ticket, message_id = open_ticket(
             SYSTEM,
             subject=subject[:255],
             body_text=parsed.text or ("" if uploads else "(empty message)"),
@@ -338,9 +338,6 @@ def _store(
             group_id=channel.group_id,
             attachments=uploads,
             external_id=parsed.message_id,
-        )
-        message_id = session.scalar(
-            select(Message.id).where(Message.ticket_id == ticket.id).order_by(Message.id).limit(1)
         )
     assert message_id is not None
     if created or session.get(TicketEmailThread, ticket.id) is None:

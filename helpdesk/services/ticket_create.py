@@ -52,7 +52,12 @@ from .transaction import transaction
 _INSERT_ATTACHMENT = insert(cast(Table, Attachment.__table__))
 
 
-def create_ticket(
+def create_ticket(actor: Actor, **fields: Any) -> Ticket:
+    """Open a ticket whose first message is the customer's request (see ``open_ticket``)."""
+    return open_ticket(actor, **fields)[0]
+
+
+def open_ticket(
     actor: Actor,
     *,
     subject: str,
@@ -68,8 +73,9 @@ def create_ticket(
     tags: Sequence[str] = (),
     attachments: Sequence[UploadedFile] = (),
     external_id: str | None = None,
-) -> Ticket:
-    """Open a ticket whose first message is the customer's request.
+) -> tuple[Ticket, int]:
+    """Open a ticket whose first message is the customer's request; return the ticket and the
+    id of that message.
 
     The customer is given by id or by an identity (``("email", "kim@example.kr")``), which is
     resolved to an existing customer or creates one.
@@ -175,7 +181,7 @@ def create_ticket(
             ),
         )
         notify_assigned(session, ticket, actor.user_id)
-    return ticket
+    return ticket, message_id
 
 
 def _as_persistent(session: Session, values: dict[str, Any], **relations: Any) -> Ticket:
