@@ -232,7 +232,6 @@ def add_customer_message(
             kind=kind,
             external_id=external_id,
         )
-        session.flush()  # the message id goes into the audit entry and the event
         changes: dict[str, list[object]] = {}
         status_before = ticket.status
         if ticket.status in (Status.PENDING, Status.SOLVED):
@@ -240,6 +239,8 @@ def add_customer_message(
             ticket.status = Status.OPEN
             ticket.solved_at = None
         touch_ticket(ticket)
+        # After the ticket's changes, so that one UPDATE carries them with the new counters.
+        session.flush()  # the message id goes into the audit entry and the event
         update_clock(
             session, ticket, message.created_at, customer_message=True, status_from=status_before
         )
