@@ -19,7 +19,7 @@ from .. import events
 from ..models import Customer, Follow, NotificationKind, Ticket, utcnow
 from . import audit, staff_mail
 from .errors import Invalid, NotFound
-from .notifications import notify
+from .notifications import notify, notify_customer_activity
 from .permissions import Actor, Permission, require
 from .transaction import current_session, transaction
 
@@ -108,6 +108,8 @@ def _followers(session: Session, ticket_id: int, customer_id: int) -> set[int]:
 
 def _on_messages(session: Session, pending: list[events.DomainEvent]) -> None:
     for event in pending:
+        if event.name == "customer.event":
+            _on_customer_event(session, cast(Any, event))
         if event.name != "message.added":
             continue
         added = cast(Any, event)
@@ -129,6 +131,26 @@ def _on_messages(session: Session, pending: list[events.DomainEvent]) -> None:
             excerpt=excerpt,
         )
         staff_mail.queue_activity(session, followers, row, excerpt)
+
+
+def _on_customer_event(session: Session, added: Any) -> None:
+    """A business event (an order, a contract change) on a followed customer: their followers'
+    activity feed shows it, as it shows new messages."""
+    followers = set(
+        session.scalars(select(Follow.user_id).where(Follow.customer_id == added.customer_id))
+    )
+    followers.discard(added.actor_user_id)
+    customer = session.get(Customer, added.customer_id) if followers else None
+    if customer is None:
+        return
+    notify_customer_activity(
+        session,
+        user_ids=followers,
+        customer_id=customer.id,
+        customer_name=customer.name,
+        title=str(added.event.get("title") or added.event.get("kind") or ""),
+        actor_user_id=added.actor_user_id,
+    )
 
 
 events.on_commit("follows", _on_messages)

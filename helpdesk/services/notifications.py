@@ -32,11 +32,37 @@ def notify(
 ) -> None:
     """Add one notification per user (never for the actor) and announce each after commit."""
     data = {"number": ticket.number, "subject": ticket.subject, "excerpt": excerpt[:200]}
+    _add(session, user_ids, kind, ticket.id, actor_user_id, data)
+
+
+def notify_customer_activity(
+    session: Session,
+    *,
+    user_ids: Iterable[int],
+    customer_id: int,
+    customer_name: str,
+    title: str,
+    actor_user_id: int | None,
+) -> None:
+    """Tell the followers of a customer that something happened on them outside a ticket (an
+    order, a contract change pushed in from another system)."""
+    data = {"customer_id": customer_id, "subject": customer_name, "excerpt": title[:200]}
+    _add(session, user_ids, NotificationKind.FOLLOWED, None, actor_user_id, data)
+
+
+def _add(
+    session: Session,
+    user_ids: Iterable[int],
+    kind: NotificationKind,
+    ticket_id: int | None,
+    actor_user_id: int | None,
+    data: dict[str, object],
+) -> None:
     for user_id in sorted(set(user_ids) - {actor_user_id}):
         row = Notification(
             user_id=user_id,
             kind=kind.value,
-            ticket_id=ticket.id,
+            ticket_id=ticket_id,
             actor_user_id=actor_user_id,
             data=data,
             created_at=utcnow(),
@@ -64,7 +90,8 @@ def notification_dict(row: Notification) -> dict[str, object]:
         "kind": row.kind,
         "ticket_id": row.ticket_id,
         "actor_user_id": row.actor_user_id,
-        "number": row.data.get("number"),
+        "number": row.data.get("number"),  # None for a customer's activity outside a ticket
+        "customer_id": row.data.get("customer_id"),
         "subject": row.data.get("subject"),
         "excerpt": row.data.get("excerpt", ""),
         "created_at": row.created_at.isoformat(),

@@ -71,8 +71,8 @@
   };
 })();
 
-// The bell: a notification for this user (assigned, mentioned, customer replied) raises the
-// unread count and shows a short toast linking to the ticket.
+// The bell: a notification for this user (assigned, mentioned, customer replied, followed
+// activity) raises the unread count and shows a short toast linking to the ticket or customer.
 (function () {
   "use strict";
   const configEl = document.getElementById("bell-config");
@@ -89,8 +89,14 @@
     if (!toasts) return;
     const toast = document.createElement("a");
     toast.className = "toast " + n.kind;
-    toast.href = config.ticket_url + n.number;
-    toast.textContent = (config.text[n.kind] || n.kind) + ": #" + n.number + " " + n.subject;
+    const label = config.text[n.kind] || n.kind;
+    if (n.number) {
+      toast.href = config.ticket_url + n.number;
+      toast.textContent = label + ": #" + n.number + " " + n.subject;
+    } else {  // a followed customer's activity outside a ticket (an order, a contract change)
+      toast.href = config.customer_url + n.customer_id;
+      toast.textContent = label + ": " + n.subject + " · " + n.excerpt;
+    }
     toasts.appendChild(toast);
     setTimeout(function () { toast.remove(); }, 8000);
   });

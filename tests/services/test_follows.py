@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from helpdesk.extensions import db
 from helpdesk.models import Notification, StaffEmail
-from helpdesk.services import follows, messages
+from helpdesk.services import customer_events, follows, messages, notifications
 from helpdesk.services.errors import Invalid, NotFound
 from helpdesk.services.permissions import SYSTEM
+from tests.conftest import login
 from tests.email_helpers import make_channel
 from tests.factories import actor, make_customer, make_ticket, make_user
 
@@ -55,3 +56,26 @@ def test_following_a_ticket_and_bad_targets(app):
         follows.follow(actor(lead))
     with pytest.raises(NotFound):
         follows.follow(actor(lead), ticket_id=999_999)
+
+
+def test_a_followed_customers_business_events_reach_the_activity_feed(app, client):
+    sales = make_user("sales", name="박서준")
+    customer = make_customer(name="이수진")
+    follows.follow(actor(sales), customer_id=customer.id)
+    customer_events.add_event(
+        SYSTEM,
+        {
+            "kind": "order",
+            "title": "주문 #A-1001 (329,000원)",
+            "occurred_at": "2026-11-20T10:00:00Z",
+        },
+        customer_id=customer.id,
+    )
+    [row] = db.session.scalars(select(Notification).where(Notification.user_id == sales.id))
+    assert row.kind == "followed" and row.ticket_id is None
+    assert notifications.notification_dict(row)["customer_id"] == customer.id
+
+    login(client, sales.email)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert f'href="/customers/{customer.id}"' in page
+    assert "이수진" in page and "주문 #A-1001" in page
