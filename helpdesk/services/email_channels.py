@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from connectors.email.mailbox import MailboxConfig
 from connectors.email.mailbox import check_connection as check_imap
@@ -233,8 +233,12 @@ def _apply(channel: EmailChannel, settings: Mapping[str, Any]) -> None:
     errors: dict[str, list[str]] = {}
     for name, value in settings.items():
         if name.endswith("_password"):
+            # Blank keeps the stored password (forms never show it); an explicit None clears
+            # the SMTP one, for a relay that takes no login. The mailbox always needs one.
             if value:
                 setattr(channel, f"{name}_encrypted", encrypt_secret(str(value)))
+            elif value is None and name == "smtp_password":
+                channel.smtp_password_encrypted = None
             continue
         if isinstance(value, str):
             value = value.strip()
@@ -279,9 +283,12 @@ def _apply(channel: EmailChannel, settings: Mapping[str, Any]) -> None:
 
 
 def _check_unique(session: Any, channel: EmailChannel) -> None:
+    """Names and addresses are unique whatever their case ("Support" and "support" would be
+    two channels nobody can tell apart)."""
+    labels = {"name": _l("name"), "address": _l("address")}
     for column in (EmailChannel.name, EmailChannel.address):
         value = getattr(channel, column.key)
-        stmt = select(EmailChannel.id).where(column == value)
+        stmt = select(EmailChannel.id).where(func.lower(column) == str(value).lower())
         if channel.id is not None:
             stmt = stmt.where(EmailChannel.id != channel.id)
         with session.no_autoflush:
@@ -290,9 +297,10 @@ def _check_unique(session: Any, channel: EmailChannel) -> None:
             raise Conflict(
                 _l(
                     "Another channel already has the %(field)s %(value)s.",
-                    field=column.key,
+                    field=labels[column.key],
                     value=value,
-                )
+                ),
+                fields={column.key: ["taken"]},
             )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..models import EmailChannel, EmailQuarantine, utcnow
 from . import audit
 from .attachments import blob_path, store_blob
-from .errors import NotFound
+from .errors import Conflict, NotFound
 from .permissions import Actor, Permission, require
 from .transaction import current_session, transaction
 
@@ -88,12 +88,19 @@ def quarantined_source(actor: Actor, quarantine_id: int) -> bytes:
 
 def resolve_quarantined(actor: Actor, quarantine_id: int, state: str = DELETED) -> EmailQuarantine:
     """Mark a held message released (dealt with by hand) or deleted, and return it; its
-    bytes stay until the row goes, so the decision can be undone. Audited."""
+    bytes stay until the row goes, so the decision can be undone. Audited.
+
+    Only a held message can be resolved: the row is locked and checked, so an admin releasing
+    it while another stores it again ("Store again") cannot both win."""
     require(actor, Permission.CHANNEL_ADMIN)
     with transaction() as session:
-        row = session.get(EmailQuarantine, quarantine_id)
+        row = session.get(
+            EmailQuarantine, quarantine_id, with_for_update=True, populate_existing=True
+        )
         if row is None:
             raise NotFound(_l("Quarantined message %(id)s not found.", id=quarantine_id))
+        if row.state != HELD:
+            raise Conflict(_l("Message %(id)s was already dealt with.", id=quarantine_id))
         before = row.state
         row.state = RELEASED if state == RELEASED else DELETED
         row.resolved_at = utcnow()

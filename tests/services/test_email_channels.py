@@ -61,9 +61,13 @@ def test_invalid_settings_name_each_field(app):
     with pytest.raises(Invalid) as wrong:
         make_channel(address="not-an-address", imap_security="tls", smtp_port=70000)
     assert set(wrong.value.fields) == {"address", "imap_security", "smtp_port"}
-    first = make_channel()
-    with pytest.raises(Conflict):
+    first = make_channel(name="Support")
+    with pytest.raises(Conflict) as same_address:
         make_channel(address=first.address.upper())
+    assert same_address.value.fields == {"address": ["taken"]}
+    with pytest.raises(Conflict) as same_name:  # names differing only in case are one name
+        make_channel(name="SUPPORT")
+    assert same_name.value.fields == {"name": ["taken"]}
 
 
 def test_update_keeps_the_password_unless_a_new_one_is_given(app):
@@ -73,6 +77,18 @@ def test_update_keeps_the_password_unless_a_new_one_is_given(app):
     assert channel.imap_password_encrypted == before and channel.display_name == "Help"
     email_channels.update_channel(SYSTEM, channel.id, {"imap_password": "new one"})
     assert email_channels.mailbox_config(channel).password == "new one"
+
+
+def test_an_smtp_password_can_be_cleared_for_a_relay_without_login(app):
+    channel = make_channel(smtp_username="mailer", smtp_password="s3cret")
+    email_channels.update_channel(SYSTEM, channel.id, {"smtp_password": ""})  # blank: kept
+    assert email_channels.smtp_config(channel).password == "s3cret"
+    email_channels.update_channel(
+        SYSTEM, channel.id, {"smtp_password": None, "smtp_username": None}
+    )
+    assert channel.smtp_password_encrypted is None
+    assert email_channels.smtp_config(channel).password is None
+    assert email_channels.channel_view(channel)["smtp_password"] != "set"
 
 
 def test_test_channel_reports_each_side(app):

@@ -18,7 +18,7 @@ from helpdesk.models import (
     Ticket,
     TicketParticipant,
 )
-from helpdesk.services import email_ingest, email_outbox, messages, tickets
+from helpdesk.services import email_ingest, email_outbox, email_quarantine, messages, tickets
 from helpdesk.services.attachments import blob_path
 from helpdesk.services.errors import Conflict, Forbidden
 from helpdesk.services.permissions import SYSTEM
@@ -222,6 +222,8 @@ def test_a_held_message_is_stored_again_once_the_limit_allows_it(channel, app):
     assert row.state == "released" and row.resolved_at is not None
     with pytest.raises(Conflict):
         email_ingest.retry_quarantined(admin, held.quarantine_id)
+    with pytest.raises(Conflict):  # nor deleted afterwards: it was dealt with
+        email_quarantine.resolve_quarantined(admin, held.quarantine_id)
 
 
 def test_a_bounce_becomes_a_note_on_the_right_ticket(channel, published):
