@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
@@ -129,30 +130,70 @@ def resolve_customer(
         existing = _identity_owner(session, kind, normalized)
         if existing is not None:
             return existing, False
-        try:
-            with session.begin_nested():
-                customer = _insert_customer(
-                    session,
-                    name=_clean_name(name, value.strip()),
-                    organization_id=_organization_by_domain(session, [(kind, normalized)]),
-                    identity=(kind, normalized, value.strip()),
+        return _create_for_identity(session, actor, kind, normalized, value, name)
+
+
+def resolve_customers(
+    actor: Actor, identities: Sequence[tuple[str, str, str | None]]
+) -> list[Customer]:
+    """``resolve_customer`` for many ``(kind, value, name)`` at once (a batch of inbound mail):
+    one query finds the customers already known; each new identity creates its customer once,
+    however often it appears."""
+    require(actor, Permission.CUSTOMER_WRITE)
+    wanted = [
+        (kind, normalize_identity(kind, value), value, name) for kind, value, name in identities
+    ]
+    with transaction() as session:
+        known: dict[tuple[str, str], Customer] = {}
+        for kind in {k for k, _, _, _ in wanted}:
+            values = list({n for k, n, _, _ in wanted if k == kind})
+            for start in range(0, len(values), 500):
+                rows = session.execute(
+                    select(Customer, CustomerIdentity.value)
+                    .join(CustomerIdentity)
+                    .where(
+                        CustomerIdentity.kind == kind,
+                        CustomerIdentity.value.in_(values[start : start + 500]),
+                    )
                 )
-        except IntegrityError:
-            winner = _identity_owner(session, kind, normalized)
-            if winner is None:
-                raise
-            return winner, False
-        audit.record(
-            session,
-            actor,
-            "customer.created",
-            customer_id=customer.id,
-            data={"identity": {"kind": kind, "value": normalized}},
-        )
-        publish(
-            session,
-            CustomerChanged(customer_snapshot(customer), created=True, actor_user_id=actor.user_id),
-        )
+                known.update({(kind, value): customer for customer, value in rows})
+        found = []
+        for kind, normalized, value, name in wanted:
+            customer = known.get((kind, normalized))
+            if customer is None:
+                customer, _ = _create_for_identity(session, actor, kind, normalized, value, name)
+                known[(kind, normalized)] = customer
+            found.append(customer)
+    return found
+
+
+def _create_for_identity(
+    session: Session, actor: Actor, kind: str, normalized: str, value: str, name: str | None
+) -> tuple[Customer, bool]:
+    try:
+        with session.begin_nested():
+            customer = _insert_customer(
+                session,
+                name=_clean_name(name, value.strip()),
+                organization_id=_organization_by_domain(session, [(kind, normalized)]),
+                identity=(kind, normalized, value.strip()),
+            )
+    except IntegrityError:
+        winner = _identity_owner(session, kind, normalized)
+        if winner is None:
+            raise
+        return winner, False
+    audit.record(
+        session,
+        actor,
+        "customer.created",
+        customer_id=customer.id,
+        data={"identity": {"kind": kind, "value": normalized}},
+    )
+    publish(
+        session,
+        CustomerChanged(customer_snapshot(customer), created=True, actor_user_id=actor.user_id),
+    )
     return customer, True
 
 

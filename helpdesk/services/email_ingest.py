@@ -29,6 +29,7 @@ from connectors.email import (
     parse_email,
     rewrite_cid_urls,
     strip_reply_prefixes,
+    ticket_numbers_in_subject,
 )
 
 from .. import events
@@ -55,9 +56,9 @@ from .message_store import add_message
 from .messages import add_customer_message
 from .permissions import SYSTEM, Actor, Permission, require
 from .snapshots import message_snapshot, ticket_snapshot
-from .ticket_create import open_ticket
+from .ticket_create import NewTicket, open_tickets
 from .tickets import lock_ticket
-from .transaction import current_session, transaction
+from .transaction import current_session, savepoint, transaction
 
 log = logging.getLogger(__name__)
 
@@ -150,18 +151,32 @@ def _ingest_batch(
         batch = _BatchIndex.load(
             session, channel.id, [p for _, _, p in parsed if isinstance(p, ParsedEmail)]
         )
-        results = []
+        results: dict[int, IngestResult] = {}
+        opening: list[tuple[int, bytes, ParsedEmail]] = []  # new conversations, opened together
+        opening_ids: set[str] = set()
         last_uid = channel.last_uid
         for uid, raw, mail in parsed:
             if uid <= last_uid:
-                results.append(IngestResult("skipped", reason="already ingested"))
+                results[uid] = IngestResult("skipped", reason="already ingested")
                 continue
-            results.append(_ingest(session, channel, uid, raw, mail, batch))
             last_uid = uid
+            if isinstance(mail, ParsedEmail):
+                mentioned = {mail.message_id, *thread_message_ids(mail)}
+                if opening_ids.isdisjoint(mentioned) and _opens_ticket(mail, batch):
+                    opening.append((uid, raw, mail))
+                    if mail.message_id:
+                        opening_ids.add(mail.message_id)
+                    continue
+                if not opening_ids.isdisjoint(mentioned):  # it answers (or repeats) one of them
+                    results.update(_open_together(session, channel, opening, batch))
+                    opening, opening_ids = [], set()
+            results[uid] = _ingest(session, channel, uid, raw, mail, batch)
+        if opening:
+            results.update(_open_together(session, channel, opening, batch))
         # Once, at the end: set per message, each savepoint would write the channel row again.
         channel.last_uid = max(channel.last_uid, last_uid)
         channel.last_checked_at = utcnow()
-    return results
+    return [results[uid] for uid, _ in fetched]
 
 
 def retry_quarantined(actor: Actor, quarantine_id: int) -> IngestResult:
@@ -272,7 +287,7 @@ def _ingest(
         return IngestResult("duplicate", reason=f"Message-ID {parsed.message_id} already stored")
     mark = events.pending_count(session)
     try:
-        with session.begin_nested():
+        with savepoint(session):
             if parsed.kind is MailKind.BOUNCE:
                 return _store_bounce(session, channel, uid, parsed, raw)
             result = _store(session, channel, parsed, raw, batch.threads)
@@ -298,6 +313,29 @@ def _quarantined(
     return IngestResult("quarantined", quarantine_id=row.id, reason=reason)
 
 
+def _uploads(parsed: ParsedEmail) -> list[UploadedFile]:
+    return [
+        UploadedFile(a.filename, a.content_type, a.data, a.content_id) for a in parsed.attachments
+    ]
+
+
+def _new_ticket(channel: EmailChannel, parsed: ParsedEmail) -> NewTicket:
+    """The ticket a message that continues no conversation opens."""
+    uploads = _uploads(parsed)
+    subject = strip_reply_prefixes(parsed.subject) or "(no subject)"
+    return NewTicket(
+        subject=subject[:255],
+        body_text=parsed.text or ("" if uploads else "(empty message)"),
+        body_html=parsed.html,
+        channel="email",
+        customer_identity=("email", parsed.sender.address),
+        customer_name=parsed.sender.name or None,
+        group_id=channel.group_id,
+        attachments=uploads,
+        external_id=parsed.message_id,
+    )
+
+
 def _store(
     session: Session,
     channel: EmailChannel,
@@ -305,9 +343,6 @@ def _store(
     raw: bytes,
     threads: Mapping[str, int],
 ) -> IngestResult:
-    uploads = [
-        UploadedFile(a.filename, a.content_type, a.data, a.content_id) for a in parsed.attachments
-    ]
     ticket = find_thread(session, parsed, threads)
     message_id: int | None = None
     if ticket is not None:
@@ -318,7 +353,7 @@ def _store(
                 ticket.id,
                 body_text=parsed.visible_text if visible else parsed.text,
                 body_html=(parsed.visible_html if visible else parsed.html) or None,
-                attachments=uploads,
+                attachments=_uploads(parsed),
                 kind=MessageKind.EMAIL,
                 external_id=parsed.message_id,
             ).id
@@ -326,20 +361,23 @@ def _store(
             ticket = None
     created = ticket is None
     if ticket is None:
-        subject = strip_reply_prefixes(parsed.subject) or "(no subject)"
-        ticket, message_id = open_ticket(
-            SYSTEM,
-            subject=subject[:255],
-            body_text=parsed.text or ("" if uploads else "(empty message)"),
-            body_html=parsed.html,
-            channel="email",
-            customer_identity=("email", parsed.sender.address),
-            customer_name=parsed.sender.name or None,
-            group_id=channel.group_id,
-            attachments=uploads,
-            external_id=parsed.message_id,
-        )
+        [(ticket, message_id)] = open_tickets(SYSTEM, [_new_ticket(channel, parsed)])
     assert message_id is not None
+    return _stored(session, channel, parsed, raw, ticket, message_id, created=created)
+
+
+def _stored(
+    session: Session,
+    channel: EmailChannel,
+    parsed: ParsedEmail,
+    raw: bytes,
+    ticket: Ticket,
+    message_id: int,
+    *,
+    created: bool,
+) -> IngestResult:
+    """What every stored message needs besides its ticket message: the thread's channel and
+    participants, inline images, the raw source, and an acknowledgement for a new ticket."""
     if created or session.get(TicketEmailThread, ticket.id) is None:
         session.add(TicketEmailThread(ticket_id=ticket.id, channel_id=channel.id))
     add_participants(session, ticket, channel, parsed, new_ticket=created)
@@ -351,6 +389,48 @@ def _store(
     return IngestResult(
         "created" if created else "appended", ticket_id=ticket.id, message_id=message_id
     )
+
+
+def _opens_ticket(parsed: ParsedEmail, batch: _BatchIndex) -> bool:
+    """True when ``parsed`` surely opens a new ticket: a person's or robot's mail (not a
+    bounce) not stored yet, answering no stored message and naming no ticket number. Such
+    mail of a batch is opened together (``_open_together``); anything else goes one by one."""
+    return (
+        parsed.kind is not MailKind.BOUNCE
+        and not (parsed.message_id and parsed.message_id in batch.stored)
+        and not any(i in batch.threads for i in thread_message_ids(parsed))
+        and not ticket_numbers_in_subject(parsed.subject)
+    )
+
+
+def _open_together(
+    session: Session,
+    channel: EmailChannel,
+    mails: list[tuple[int, bytes, ParsedEmail]],
+    batch: _BatchIndex,
+) -> dict[int, IngestResult]:
+    """Open a ticket for each of ``mails`` in one go (``open_tickets``: customers looked up
+    together, rows written in a few statements). If the service refuses one of them, none is
+    kept and each goes the one-by-one way, where only the refused one is quarantined."""
+    mark = events.pending_count(session)
+    try:
+        with savepoint(session):
+            opened = open_tickets(SYSTEM, [_new_ticket(channel, p) for _, _, p in mails])
+            results = {
+                uid: _stored(session, channel, parsed, raw, ticket, message_id, created=True)
+                for (uid, raw, parsed), (ticket, message_id) in zip(mails, opened, strict=True)
+            }
+    except SQLAlchemyError:
+        raise
+    except Exception:
+        events.discard_pending(session, mark)
+        log.info("channel %s: a batch of new tickets was refused; one by one", channel.id)
+        return {
+            uid: _ingest(session, channel, uid, raw, parsed, batch) for uid, raw, parsed in mails
+        }
+    for (_, _, parsed), (ticket, _) in zip(mails, opened, strict=True):
+        batch.remember(parsed.message_id, ticket.id)
+    return results
 
 
 def _language(parsed: ParsedEmail) -> str:

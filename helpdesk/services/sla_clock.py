@@ -161,9 +161,10 @@ def new_ticket_targets(
     return [{c: getattr(t, c) for c in columns if c not in ("id", "ticket_id")} for t in targets]
 
 
-def insert_targets(connection: Connection, ticket_id: int, rows: list[dict[str, Any]]) -> None:
+def insert_targets(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows of ``new_ticket_targets``, each given its ``ticket_id``."""
     if rows:
-        connection.execute(_INSERT_TARGETS, [{**row, "ticket_id": ticket_id} for row in rows])
+        connection.execute(_INSERT_TARGETS, rows)
 
 
 def open_targets(session: Session, ticket_id: int) -> list[SlaTarget]:

@@ -59,7 +59,7 @@ _counters = cast(Table, Counter.__table__)
 _ADVANCE_TICKET_COUNTER = (
     update(_counters)
     .where(_counters.c.name == "ticket")
-    .values(value=_counters.c.value + 1)
+    .values(value=_counters.c.value + bindparam("count"))
     .returning(_counters.c.value)
 )
 _TAGS_BY_NAME = select(Tag).where(Tag.name.in_(bindparam("names", expanding=True)))
@@ -83,13 +83,18 @@ def tag_rows(session: Session, names: list[str]) -> list[Tag]:
 
 
 def next_number(session: Session) -> int:
-    value = session.connection().execute(_ADVANCE_TICKET_COUNTER).scalar()
+    return next_numbers(session, 1)[0]
+
+
+def next_numbers(session: Session, count: int) -> list[int]:
+    """``count`` consecutive ticket numbers, taken with one update of the counter."""
+    value = session.connection().execute(_ADVANCE_TICKET_COUNTER, {"count": count}).scalar()
     if value is None:  # first ticket ever (or the counter row was removed)
         highest = session.scalar(select(Ticket.number).order_by(Ticket.number.desc()).limit(1))
-        value = max(FIRST_TICKET_NUMBER, (highest or 0) + 1)
+        value = max(FIRST_TICKET_NUMBER, (highest or 0) + 1) + count - 1
         session.add(Counter(name="ticket", value=value))
         session.flush()
-    return value
+    return list(range(value - count + 1, value + 1))
 
 
 def check_group(session: Session, group_id: int | None) -> Group | None:

@@ -1,4 +1,4 @@
-"""Writing a new ticket's rows: its ticket, first message, tags and audit entry.
+"""Writing new tickets' rows: each ticket, its first message, tags and audit entry.
 
 On PostgreSQL the four inserts are one statement (data-modifying CTEs): every statement costs a
 round trip to the server, and a ticket create already needs several reads before it can write.
@@ -91,3 +91,37 @@ def insert_ticket_rows(
         connection.execute(_INSERT_TAG, [{"ticket_id": ticket_id, "tag_id": t} for t in tag_ids])
     connection.execute(_INSERT_AUDIT, {**audit_entry, "ticket_id": ticket_id})
     return ticket_id, message_id
+
+
+_INSERT_TICKETS = insert(_tickets).returning(_tickets.c.id, sort_by_parameter_order=True)
+_INSERT_MESSAGES = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
+
+
+def insert_many_ticket_rows(
+    connection: Connection,
+    tickets: Sequence[Mapping[str, Any]],
+    messages: Sequence[Mapping[str, Any]],
+    tag_ids: Sequence[Sequence[int]],
+    audit_entries: Sequence[Mapping[str, Any]],
+) -> list[tuple[int, int]]:
+    """Insert the rows of several new tickets (the i-th of each sequence belong together) in
+    four statements, whatever their number; return ``(ticket_id, message_id)`` for each."""
+    ticket_ids = list(connection.execute(_INSERT_TICKETS, list(tickets)).scalars())
+    message_ids = list(
+        connection.execute(
+            _INSERT_MESSAGES,
+            [{**m, "ticket_id": t} for m, t in zip(messages, ticket_ids, strict=True)],
+        ).scalars()
+    )
+    tags = [
+        {"ticket_id": t, "tag_id": g}
+        for t, ids in zip(ticket_ids, tag_ids, strict=True)
+        for g in ids
+    ]
+    if tags:
+        connection.execute(_INSERT_TAG, tags)
+    connection.execute(
+        _INSERT_AUDIT,
+        [{**e, "ticket_id": t} for e, t in zip(audit_entries, ticket_ids, strict=True)],
+    )
+    return list(zip(ticket_ids, message_ids, strict=True))

@@ -46,3 +46,23 @@ def transaction() -> Iterator[Session]:
 def current_session() -> Session:
     """The session of the running thread, for read-only service calls."""
     return db.session()
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A savepoint whose rollback also forgets the objects built for rows written inside it.
+
+    Hot writes (new tickets, new customers) insert their rows directly and put ORM objects for
+    them into the session. When a savepoint rolls back, SQLAlchemy forgets only the objects it
+    inserted itself; these would stay, and collide with rows written later under the same ids.
+    """
+    known = set(session.identity_map.keys())
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        for key in set(session.identity_map.keys()) - known:
+            stale = session.identity_map.get(key)
+            if stale is not None:
+                session.expunge(stale)
+        raise

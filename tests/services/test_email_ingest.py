@@ -327,3 +327,48 @@ def test_acknowledgements_speak_the_customers_language_and_are_rate_limited(app)
     assert "#" in texts[korean.ticket_id] and "접수" in texts[korean.ticket_id]
     assert texts[english.ticket_id].startswith("Thank you for your message.")
     assert len(acks) == 1 + email_outbox.ACK_LIMIT
+
+
+def test_a_batch_opens_its_new_conversations_together_and_threads_replies_within_it(
+    channel, published
+):
+    batch = [
+        (1, mail(sender="Kim <kim@example.kr>", subject="배송 문의", message_id="a@x")),
+        (2, mail(sender="Lee <lee@example.kr>", subject="환불", message_id="b@x")),
+        (3, mail(sender="Kim <kim@example.kr>", subject="Re: 배송 문의", in_reply_to="a@x")),
+        (4, mail(sender="Lee <lee@example.kr>", subject="환불", message_id="b@x")),  # again
+        (5, mail(sender="Kim <kim@example.kr>", subject="다른 문의", message_id="c@x")),
+    ]
+    results = email_ingest.ingest_batch(channel.id, batch)
+    assert [r.outcome for r in results] == [
+        "created",
+        "created",
+        "appended",
+        "duplicate",
+        "created",
+    ]
+    first = tickets.get_ticket(SYSTEM, results[0].ticket_id)
+    assert results[2].ticket_id == first.id
+    assert [m.body_text.strip() for m in ticket_messages(first.id)] == ["Please help."] * 2
+    opened = [tickets.get_ticket(SYSTEM, results[i].ticket_id) for i in (0, 1, 4)]
+    assert sorted(t.number for t in opened) == list(range(first.number, first.number + 3))
+    assert opened[0].customer_id == opened[2].customer_id != opened[1].customer_id
+    assert count(Customer) == 2 and count(Ticket) == 3
+    assert db.session.get(EmailChannel, channel.id).last_uid == 5
+    created_events = [e for e in published if e.name == "ticket.created"]
+    assert len(created_events) == 3
+
+
+def test_one_refused_new_message_does_not_keep_the_others_of_its_batch_out(channel, app, published):
+    app.config["HELPDESK"].email_max_bytes = 5_000_000  # the mail is accepted, then
+    huge = "가" * 1_000_001  # refused by the service: over its message body limit
+    batch = [
+        (1, mail(sender="kim@example.kr", subject="one", message_id="1@x")),
+        (2, mail(sender="lee@example.kr", subject="two", message_id="2@x", body=huge)),
+        (3, mail(sender="park@example.kr", subject="three", message_id="3@x")),
+    ]
+    results = email_ingest.ingest_batch(channel.id, batch)
+    assert [r.outcome for r in results] == ["created", "quarantined", "created"]
+    assert "too long" in (results[1].reason or "")
+    assert count(Ticket) == 2 and count(EmailQuarantine) == 1
+    assert len([e for e in published if e.name == "ticket.created"]) == 2

@@ -9,6 +9,7 @@ from helpdesk.models import Status
 from helpdesk.services import audit, messages, tickets
 from helpdesk.services.errors import Conflict, Forbidden, Invalid, NotFound
 from helpdesk.services.permissions import SYSTEM
+from helpdesk.services.ticket_create import NewTicket, open_tickets
 from tests.factories import actor, make_customer, make_group, make_ticket, make_user
 
 
@@ -220,3 +221,20 @@ def test_concurrent_writes_to_one_ticket_never_lose_an_update(app):
     assert final.message_count == 7
     assert final.version == 7
     assert len(messages.list_messages(SYSTEM, ticket.id)) == 7
+
+
+def test_open_tickets_opens_a_batch_with_one_customer_per_identity(app, published):
+    requests = [
+        NewTicket(subject="주문 확인", body_text="a", customer_identity=("email", "Kim@Shop.kr")),
+        NewTicket(subject="배송", body_text="b", customer_identity=("email", "lee@shop.kr")),
+        NewTicket(subject="다시", body_text="c", customer_identity=("email", "kim@shop.kr")),
+    ]
+    opened = open_tickets(SYSTEM, requests)
+    numbers = [t.number for t, _ in opened]
+    assert numbers == list(range(numbers[0], numbers[0] + 3))
+    assert opened[0][0].customer_id == opened[2][0].customer_id != opened[1][0].customer_id
+    for (ticket, message_id), body in zip(opened, "abc", strict=True):
+        [message] = messages.list_messages(SYSTEM, ticket.id)
+        assert message.id == message_id and message.body_text == body
+    assert [e.name for e in published].count("ticket.created") == 3
+    assert [e.name for e in published].count("customer.changed") == 2
