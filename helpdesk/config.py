@@ -35,6 +35,9 @@ class Settings:
     secure_cookies: bool = False
     attachment_max_bytes: int = 25 * 1024 * 1024
     email_max_bytes: int = 50 * 1024 * 1024  # larger inbound mail is quarantined unread
+    # Processes that parse fetched mail while the fetcher stores the earlier messages of the
+    # batch (0: parse in the fetcher's thread). One by default on a machine with several cores.
+    email_parse_processes: int = 0
     default_locale: str = "en"
     default_timezone: str = "UTC"
     phone_region: str = "KR"
@@ -63,6 +66,9 @@ class Settings:
             "secure_cookies": (_env_or("SECURE_COOKIES", "0") or "").lower() in _TRUE,
             "attachment_max_bytes": int(_env_or("ATTACHMENT_MAX_BYTES", str(25 * 1024 * 1024))),
             "email_max_bytes": int(_env_or("EMAIL_MAX_BYTES", str(50 * 1024 * 1024))),
+            "email_parse_processes": int(
+                _env_or("EMAIL_PARSE_PROCESSES", "1" if (os.cpu_count() or 1) > 1 else "0")
+            ),
             "default_locale": _env_or("DEFAULT_LOCALE", "en"),
             "default_timezone": _env_or("DEFAULT_TIMEZONE", "UTC"),
             "phone_region": _env_or("PHONE_REGION", "KR"),

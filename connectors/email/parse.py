@@ -62,6 +62,18 @@ _NOT_NESTING = frozenset(
 )
 
 
+def parse_many(raws: list[bytes], max_bytes: int) -> list[ParsedEmail | str]:
+    """``parse_email`` for each message, a refusal given as its reason: for a worker process,
+    which returns plain data (exceptions with their own arguments do not travel well)."""
+    out: list[ParsedEmail | str] = []
+    for raw in raws:
+        try:
+            out.append(parse_email(raw, max_bytes=max_bytes))
+        except EmailParseError as exc:
+            out.append(exc.reason)
+    return out
+
+
 def parse_email(raw: bytes, *, max_bytes: int) -> ParsedEmail:
     """Parse one raw message.
 

@@ -12,8 +12,11 @@ Message-ID check below keeps the old messages from coming back as duplicates.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from typing import cast
 
 from flask import current_app
@@ -31,6 +34,7 @@ from connectors.email import (
     strip_reply_prefixes,
     ticket_numbers_in_subject,
 )
+from connectors.email.parse import parse_many
 
 from .. import events
 from ..events import MessageAdded, MessageDeliveryChanged, publish
@@ -141,42 +145,105 @@ def ingest_batch(
 def _ingest_batch(
     channel_id: int, fetched: Sequence[tuple[int, bytes]], uid_validity: int | None
 ) -> list[IngestResult]:
-    # Parsed before the channel's lock is taken: parsing needs no database.
-    parsed = [(uid, raw, _parse(raw)) for uid, raw in fetched]
+    # Parsing needs no database: chunks are parsed (by another process when there is one)
+    # while the transaction stores the chunks before them.
+    chunks = _parsed_chunks(fetched)
     with transaction() as session, synced_together():
         channel = _lock_channel(session, channel_id)
         if uid_validity is not None and channel.uid_validity != uid_validity:
             skipped = IngestResult("skipped", reason="the folder's UIDVALIDITY changed")
             return [skipped] * len(fetched)
-        batch = _BatchIndex.load(
-            session, channel.id, [p for _, _, p in parsed if isinstance(p, ParsedEmail)]
-        )
+        batch = _BatchIndex()
         results: dict[int, IngestResult] = {}
         opening: list[tuple[int, bytes, ParsedEmail]] = []  # new conversations, opened together
         opening_ids: set[str] = set()
         last_uid = channel.last_uid
-        for uid, raw, mail in parsed:
-            if uid <= last_uid:
-                results[uid] = IngestResult("skipped", reason="already ingested")
-                continue
-            last_uid = uid
-            if isinstance(mail, ParsedEmail):
-                mentioned = {mail.message_id, *thread_message_ids(mail)}
-                if opening_ids.isdisjoint(mentioned) and _opens_ticket(mail, batch):
-                    opening.append((uid, raw, mail))
-                    if mail.message_id:
-                        opening_ids.add(mail.message_id)
+        for chunk in chunks:
+            batch.extend(
+                session, channel.id, [p for _, _, p in chunk if isinstance(p, ParsedEmail)]
+            )
+            for uid, raw, mail in chunk:
+                if uid <= last_uid:
+                    results[uid] = IngestResult("skipped", reason="already ingested")
                     continue
-                if not opening_ids.isdisjoint(mentioned):  # it answers (or repeats) one of them
-                    results.update(_open_together(session, channel, opening, batch))
-                    opening, opening_ids = [], set()
-            results[uid] = _ingest(session, channel, uid, raw, mail, batch)
+                last_uid = uid
+                if isinstance(mail, ParsedEmail):
+                    mentioned = {mail.message_id, *thread_message_ids(mail)}
+                    if opening_ids.isdisjoint(mentioned) and _opens_ticket(mail, batch):
+                        opening.append((uid, raw, mail))
+                        if mail.message_id:
+                            opening_ids.add(mail.message_id)
+                        continue
+                    if not opening_ids.isdisjoint(mentioned):  # it answers (or repeats) one
+                        results.update(_open_together(session, channel, opening, batch))
+                        opening, opening_ids = [], set()
+                results[uid] = _ingest(session, channel, uid, raw, mail, batch)
         if opening:
             results.update(_open_together(session, channel, opening, batch))
         # Once, at the end: set per message, each savepoint would write the channel row again.
         channel.last_uid = max(channel.last_uid, last_uid)
         channel.last_checked_at = utcnow()
     return [results[uid] for uid, _ in fetched]
+
+
+ParseOutcome = ParsedEmail | EmailParseError
+PARSE_CHUNK = 20  # messages per parse job: the first chunk is parsed here, the rest meanwhile
+_parsers: ProcessPoolExecutor | None = None
+_parsers_lock = threading.Lock()
+
+
+def _parser_pool() -> ProcessPoolExecutor | None:
+    """The processes that parse mail beside the fetcher (``HELPDESK_EMAIL_PARSE_PROCESSES``),
+    started on first use. A fresh interpreter each (forkserver), not a fork of this
+    threaded process."""
+    global _parsers
+    processes = current_app.config["HELPDESK"].email_parse_processes
+    if processes <= 0:
+        return None
+    with _parsers_lock:
+        if _parsers is None:
+            context = multiprocessing.get_context("forkserver")
+            _parsers = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+        return _parsers
+
+
+def _parsed_chunks(
+    fetched: Sequence[tuple[int, bytes]],
+) -> Iterator[list[tuple[int, bytes, ParseOutcome]]]:
+    """``fetched`` parsed, chunk by chunk in order. With a parser pool, every chunk but the
+    first is handed to it at once, and the first is parsed here meanwhile; a pool that fails
+    (a killed process) only means parsing here."""
+    max_bytes = current_app.config["HELPDESK"].email_max_bytes
+    chunks = [list(fetched[i : i + PARSE_CHUNK]) for i in range(0, len(fetched), PARSE_CHUNK)]
+    pool = _parser_pool() if len(chunks) > 1 else None
+    jobs: list[Future[list[ParsedEmail | str]] | None] = [None]
+    if pool is not None:
+        try:
+            jobs += [pool.submit(parse_many, [raw for _, raw in c], max_bytes) for c in chunks[1:]]
+        except BrokenExecutor:
+            _forget_pool()
+    for chunk, job in zip(chunks, jobs + [None] * (len(chunks) - len(jobs)), strict=True):
+        outcomes: list[ParsedEmail | str] | None = None
+        if job is not None:
+            try:
+                outcomes = job.result()
+            except BrokenExecutor:
+                _forget_pool()
+        if outcomes is None:
+            outcomes = parse_many([raw for _, raw in chunk], max_bytes)
+        yield [
+            (uid, raw, EmailParseError(o) if isinstance(o, str) else o)
+            for (uid, raw), o in zip(chunk, outcomes, strict=True)
+        ]
+
+
+def _forget_pool() -> None:
+    global _parsers
+    log.warning("the email parser process failed; parsing in the fetcher until a restart")
+    with _parsers_lock:
+        if _parsers is not None:
+            _parsers.shutdown(wait=False, cancel_futures=True)
+        _parsers = None
 
 
 def retry_quarantined(actor: Actor, quarantine_id: int) -> IngestResult:
@@ -217,7 +284,7 @@ def _lock_channel(session: Session, channel_id: int) -> EmailChannel:
     return channel
 
 
-def _parse(raw: bytes) -> ParsedEmail | EmailParseError:
+def _parse(raw: bytes) -> ParseOutcome:
     try:
         return parse_email(raw, max_bytes=current_app.config["HELPDESK"].email_max_bytes)
     except EmailParseError as exc:
@@ -226,22 +293,25 @@ def _parse(raw: bytes) -> ParsedEmail | EmailParseError:
 
 @dataclass
 class _BatchIndex:
-    """What a batch's messages would each ask the database, asked once for the whole batch:
+    """What a batch's messages would each ask the database, asked once per chunk of them:
     which of their Message-IDs this channel already stored, and the tickets of the
     Message-IDs they answer. Kept current as the batch stores messages (a reply may answer a
     message earlier in the same batch)."""
 
-    stored: set[str]
-    threads: dict[str, int]
+    stored: set[str] = field(default_factory=set)
+    threads: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, channel_id: int, mails: Sequence[ParsedEmail]) -> _BatchIndex:
-        own = list({m.message_id for m in mails if m.message_id})
-        answered = list({i for m in mails for i in thread_message_ids(m)})
-        stored: set[str] = set()
-        threads: dict[str, int] = {}
+        index = cls()
+        index.extend(session, channel_id, mails)
+        return index
+
+    def extend(self, session: Session, channel_id: int, mails: Sequence[ParsedEmail]) -> None:
+        own = list({m.message_id for m in mails if m.message_id} - self.stored)
+        answered = list({i for m in mails for i in thread_message_ids(m)} - self.threads.keys())
         for chunk in _chunks(own):
-            stored.update(
+            self.stored.update(
                 session.scalars(
                     select(Message.external_id)
                     .join(TicketEmailThread, TicketEmailThread.ticket_id == Message.ticket_id)
@@ -255,8 +325,9 @@ class _BatchIndex:
             rows = session.execute(
                 select(Message.external_id, Message.ticket_id).where(Message.external_id.in_(chunk))
             )
-            threads.update({e: t for e, t in rows if e is not None})
-        return cls(stored, threads)
+            for external_id, ticket_id in rows:
+                if external_id is not None:
+                    self.threads.setdefault(external_id, ticket_id)
 
     def remember(self, message_id: str | None, ticket_id: int) -> None:
         if message_id:

@@ -372,3 +372,30 @@ def test_one_refused_new_message_does_not_keep_the_others_of_its_batch_out(chann
     assert "too long" in (results[1].reason or "")
     assert count(Ticket) == 2 and count(EmailQuarantine) == 1
     assert len([e for e in published if e.name == "ticket.created"]) == 2
+
+
+def test_a_big_batch_is_parsed_by_another_process_and_a_dead_one_is_replaced_by_parsing_here(
+    channel, app
+):
+    app.config["HELPDESK"].email_parse_processes = 1
+
+    def batch(first: int) -> list[tuple[int, bytes]]:
+        return [
+            (n, mail(sender=f"c{n}@example.kr", subject=f"문의 {n}", message_id=f"{n}@x"))
+            for n in range(first, first + 45)
+        ]
+
+    results = email_ingest.ingest_batch(channel.id, batch(1))
+    assert [r.outcome for r in results] == ["created"] * 45
+    pool = email_ingest._parsers
+    assert pool is not None  # the chunks after the first were parsed there
+    numbers = [tickets.get_ticket(SYSTEM, r.ticket_id).number for r in results]
+    assert numbers == sorted(numbers)  # stored in the mailbox's order
+
+    for process in list(pool._processes.values()):  # the parser dies
+        process.kill()
+        process.join()
+    again = email_ingest.ingest_batch(channel.id, batch(46))
+    assert [r.outcome for r in again] == ["created"] * 45
+    assert count(Ticket) == 90
+    assert email_ingest._parsers is None  # forgotten: the next batch starts a new one
