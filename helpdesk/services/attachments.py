@@ -12,6 +12,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,20 +26,13 @@ from .permissions import Actor
 from .transaction import current_session
 
 _SAFE_NAME = 255
-# In a ``synced_together`` block: the files written so far, to sync when it ends.
-_UNSYNCED: contextvars.ContextVar[list[Path] | None] = contextvars.ContextVar(
-    "dangol_unsynced_blobs", default=None
+# In a ``written_together`` block: the writes handed to the writer threads so far.
+_WRITING: contextvars.ContextVar[list[Future[None]] | None] = contextvars.ContextVar(
+    "dangol_blob_writes", default=None
 )
+_WRITERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="blob-writer")
 # Blob directories known to exist (256 * 256 at most): saves a mkdir call per blob.
 _DIRS: set[Path] = set()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -58,22 +52,22 @@ def blob_path(sha256: str) -> Path:
 
 
 @contextmanager
-def synced_together() -> Iterator[None]:
-    """Write the blobs of the block without syncing each, and sync them all when it ends.
+def written_together() -> Iterator[None]:
+    """Write the blobs of the block on writer threads, and wait for them when it ends.
 
-    For a batch (a fetched batch of emails): the disk writes them out together rather than
-    one round trip per file in the middle of the database work. The files are still on disk
-    before the transaction that references them commits, as long as the block ends before
-    the commit; if the block fails, they are left unsynced, unreferenced blobs.
+    For a batch (a fetched batch of emails), whose database work goes on meanwhile: creating,
+    writing and syncing files is mostly waiting for the disk, which releases the GIL. Each
+    file is still synced before the block ends, so before the transaction that references it
+    commits (the block must end before the commit). A failed write raises at the end.
     """
-    unsynced: list[Path] = []
-    token = _UNSYNCED.set(unsynced)
+    writes: list[Future[None]] = []
+    token = _WRITING.set(writes)
     try:
         yield
     finally:
-        _UNSYNCED.reset(token)
-    for path in unsynced:
-        _fsync(path)
+        _WRITING.reset(token)
+        for write in writes:
+            write.result()
 
 
 def store_blob(data: bytes, *, max_bytes: int | None = None) -> str:
@@ -98,24 +92,30 @@ def store_blob(data: bytes, *, max_bytes: int | None = None) -> str:
     target = blob_path(digest)
     if target.exists():
         return digest
+    writes = _WRITING.get()
+    if writes is None:
+        _write(target, data)
+    else:
+        writes.append(_WRITERS.submit(_write, target, data))
+    return digest
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Write the file under a temporary name, sync it, then give it its name: a blob file is
+    complete or absent, never partial."""
     if target.parent not in _DIRS:
         target.parent.mkdir(parents=True, exist_ok=True)
         _DIRS.add(target.parent)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    unsynced = _UNSYNCED.get()
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            if unsynced is None:
-                handle.flush()
-                os.fsync(handle.fileno())
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    if unsynced is not None:
-        unsynced.append(target)
-    return digest
 
 
 def clean_filename(name: str) -> str:

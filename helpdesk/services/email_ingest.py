@@ -52,7 +52,7 @@ from ..models import (
     utcnow,
 )
 from . import audit, email_outbox
-from .attachments import UploadedFile, blob_path, store_blob, synced_together
+from .attachments import UploadedFile, blob_path, store_blob, written_together
 from .email_quarantine import HELD, RELEASED, quarantine
 from .email_threading import add_participants, find_thread, thread_message_ids
 from .errors import Conflict, NotFound, ServiceError
@@ -148,7 +148,7 @@ def _ingest_batch(
     # Parsing needs no database: chunks are parsed (by another process when there is one)
     # while the transaction stores the chunks before them.
     chunks = _parsed_chunks(fetched)
-    with transaction() as session, synced_together():
+    with transaction() as session, written_together():
         channel = _lock_channel(session, channel_id)
         if uid_validity is not None and channel.uid_validity != uid_validity:
             skipped = IngestResult("skipped", reason="the folder's UIDVALIDITY changed")
