@@ -31,8 +31,6 @@ _WRITING: contextvars.ContextVar[list[Future[None]] | None] = contextvars.Contex
     "dangol_blob_writes", default=None
 )
 _WRITERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="blob-writer")
-# Blob directories known to exist (256 * 256 at most): saves a mkdir call per blob.
-_DIRS: set[Path] = set()
 
 
 @dataclass(frozen=True)
@@ -103,10 +101,11 @@ def store_blob(data: bytes, *, max_bytes: int | None = None) -> str:
 def _write(target: Path, data: bytes) -> None:
     """Write the file under a temporary name, sync it, then give it its name: a blob file is
     complete or absent, never partial."""
-    if target.parent not in _DIRS:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    except FileNotFoundError:  # the first blob of its directory
         target.parent.mkdir(parents=True, exist_ok=True)
-        _DIRS.add(target.parent)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
@@ -300,6 +300,7 @@ class _BatchIndex:
 
     stored: set[str] = field(default_factory=set)
     threads: dict[str, int] = field(default_factory=dict)
+    on_channel: set[int] = field(default_factory=set)  # tickets whose email thread is known
 
     @classmethod
     def load(cls, session: Session, channel_id: int, mails: Sequence[ParsedEmail]) -> _BatchIndex:
@@ -328,8 +329,18 @@ class _BatchIndex:
             for external_id, ticket_id in rows:
                 if external_id is not None:
                     self.threads.setdefault(external_id, ticket_id)
+        found = list(set(self.threads.values()) - self.on_channel)
+        for start in range(0, len(found), 500):
+            self.on_channel.update(
+                session.scalars(
+                    select(TicketEmailThread.ticket_id).where(
+                        TicketEmailThread.ticket_id.in_(found[start : start + 500])
+                    )
+                )
+            )
 
     def remember(self, message_id: str | None, ticket_id: int) -> None:
+        self.on_channel.add(ticket_id)
         if message_id:
             self.stored.add(message_id)
             self.threads.setdefault(message_id, ticket_id)
@@ -361,7 +372,7 @@ def _ingest(
         with savepoint(session):
             if parsed.kind is MailKind.BOUNCE:
                 return _store_bounce(session, channel, uid, parsed, raw)
-            result = _store(session, channel, parsed, raw, batch.threads)
+            result = _store(session, channel, parsed, raw, batch)
     except SQLAlchemyError:
         raise
     except ServiceError as exc:
@@ -412,9 +423,9 @@ def _store(
     channel: EmailChannel,
     parsed: ParsedEmail,
     raw: bytes,
-    threads: Mapping[str, int],
+    batch: _BatchIndex,
 ) -> IngestResult:
-    ticket = find_thread(session, parsed, threads)
+    ticket = find_thread(session, parsed, batch.threads)
     message_id: int | None = None
     if ticket is not None:
         visible = parsed.visible_text.strip()
@@ -434,7 +445,16 @@ def _store(
     if ticket is None:
         [(ticket, message_id)] = open_tickets(SYSTEM, [_new_ticket(channel, parsed)])
     assert message_id is not None
-    return _stored(session, channel, parsed, raw, ticket, message_id, created=created)
+    return _stored(
+        session,
+        channel,
+        parsed,
+        raw,
+        ticket,
+        message_id,
+        created=created,
+        on_channel=ticket.id in batch.on_channel,
+    )
 
 
 def _stored(
@@ -446,10 +466,13 @@ def _stored(
     message_id: int,
     *,
     created: bool,
+    on_channel: bool = False,
 ) -> IngestResult:
     """What every stored message needs besides its ticket message: the thread's channel and
-    participants, inline images, the raw source, and an acknowledgement for a new ticket."""
-    if created or session.get(TicketEmailThread, ticket.id) is None:
+    participants, inline images, the raw source, and an acknowledgement for a new ticket.
+    ``on_channel``: the ticket is known to have its email thread row already."""
+    known = on_channel or session.get(TicketEmailThread, ticket.id) is not None
+    if created or not known:
         session.add(TicketEmailThread(ticket_id=ticket.id, channel_id=channel.id))
     add_participants(session, ticket, channel, parsed, new_ticket=created)
     _show_inline_images(session, message_id, parsed)
