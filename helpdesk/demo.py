@@ -8,7 +8,19 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .models import Ticket, User
-from .services import customers, kb_articles, kb_categories, messages, sla_admin, tickets, users
+from .services import (
+    customer_events,
+    customer_fields,
+    customer_notes,
+    customers,
+    follows,
+    kb_articles,
+    kb_categories,
+    messages,
+    sla_admin,
+    tickets,
+    users,
+)
 from .services.permissions import SYSTEM, Actor
 from .services.transaction import current_session as session
 
@@ -242,8 +254,36 @@ def load_demo() -> list[tuple[str, str]]:
         group_id=group_ids[0],
     )
     tickets.merge_tickets(jimin, duplicate.id, created[1].id)
+    _customer_360(jimin, sales, people[0].id, staff["sales@dangol.test"].id)
     _knowledge_base(jimin)
     return logins
+
+
+def _customer_360(agent: Actor, sales: Actor, customer_id: int, owner_id: int) -> None:
+    """The VIP's profile as sales keeps it: account manager, tags, attributes, a note, an order
+    from the shop, and the account manager following her."""
+    customer_fields.update_profile(
+        agent,
+        customer_id,
+        {
+            "owner_id": owner_id,
+            "tags": ["vip", "재계약"],
+            "attributes": {"plan": "enterprise", "seats": 40, "renewal": "2027-01"},
+        },
+    )
+    customer_notes.add_note(sales, customer_id, "오후 6시 이후 통화 선호. 재계약 미팅 12월 첫 주.")
+    customer_events.add_event(
+        SYSTEM,
+        {
+            "kind": "order",
+            "title": "주문 #A-1042 프리미엄 요금제 연장 (4,800,000원)",
+            "occurred_at": "2026-11-20T10:30:00+09:00",
+            "source": "shop",
+            "external_id": "A-1042",
+        },
+        customer_id=customer_id,
+    )
+    follows.follow(sales, customer_id=customer_id)
 
 
 def _knowledge_base(author: Actor) -> None:

@@ -48,6 +48,10 @@ def main(base: str) -> None:
             page.click(".customer-panel h2 a")  # the customer's whole history
             page.wait_for_selector(".summary")
             page.screenshot(path=str(OUT / f"customer-{suffix}.png"), full_page=True)
+            if suffix == "ko":  # the customer's company: its people and their tickets
+                page.click("a:text('한빛상사')")
+                page.wait_for_url("**/organizations/*")
+                page.screenshot(path=str(OUT / "organization-ko.png"), full_page=True)
         # The admin's set-up pages.
         page = browser.new_context(
             locale="ko-KR", viewport={"width": 1280, "height": 720}
@@ -72,6 +76,8 @@ def main(base: str) -> None:
         page.click("a:text('환불은 어떻게 받나요?')")
         page.wait_for_selector("article")
         page.screenshot(path=str(OUT / "portal-article-ko.png"), full_page=True)
+        page.goto(f"{base}/help/ko/account/sign-in")
+        page.screenshot(path=str(OUT / "portal-sign-in-ko.png"), full_page=True)
         browser.close()
 
 
