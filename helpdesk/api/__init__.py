@@ -6,6 +6,9 @@ every kind leave as ``{"error": {"code", "message", "fields"?}}``; see ``errors.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from flask import Flask
 from flask_smorest import Api
 
@@ -16,12 +19,39 @@ API_PREFIX = "/api/v1"
 
 
 class DangolApi(Api):
-    """flask-smorest's Api with Dangol's error format (handled app-wide in ``errors.py``)."""
+    """flask-smorest's Api with Dangol's error format (handled app-wide in ``errors.py``), and
+    the OpenAPI document built when it is first asked for: describing every view cost more
+    than the rest of the application's start, paid by every process and every test."""
 
     ERROR_SCHEMA = ErrorSchema
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._undocumented: list[tuple[Any, str, Any]] = []
+        self._documenting = threading.Lock()
+
     def _register_error_handlers(self) -> None:
         pass
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
+    def document(self) -> None:
+        """Describe the registered blueprints' views in the OpenAPI document (once)."""
+        with self._documenting:
+            while self._undocumented:
+                blp, name, parameters = self._undocumented.pop(0)
+                blp.register_views_in_doc(
+                    self, self._app, self.spec, name=name, parameters=parameters
+                )
+                self.spec.tag({"name": name, "description": blp.description})
+
+    def _openapi_json(self) -> Any:
+        self.document()
+        return super()._openapi_json()
 
 
 def init_api(app: Flask) -> None:
