@@ -11,15 +11,24 @@ passes, then another worker takes it.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, select, update
 
-from connectors.email.smtp import SendResult
+from connectors.email.smtp import SendResult, SendStatus, send
 
-from ..models import OutboxStatus, utcnow
+from ..models import EmailChannel, OutboxStatus, utcnow
+from .email_channels import smtp_config
+from .secrets import SecretUnreadable
 from .transaction import current_session, transaction
+
+log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)  # longer than any SMTP conversation (timeouts are 30 s)
 MAX_ATTEMPTS = 12
@@ -99,3 +108,72 @@ def settle(row: QueuedMail, attempt: int, result: SendResult) -> None:
     else:
         row.status = OutboxStatus.FAILED
         row.last_error = result.message[:2000]
+
+
+# What a queue's ``prepare`` gives for one row: the channel to send through, the email and
+# its recipients; or the reason it cannot be sent at all.
+Prepared = tuple[EmailChannel, EmailMessage, list[str]] | SendResult
+
+
+def send_due(
+    model: Any,
+    prepare: Callable[[Any], Prepared],
+    label: str,
+    limit: int = 20,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Claim up to ``limit`` due rows of ``model`` and send each (``send_claimed``); return how
+    many were attempted."""
+    claimed = claim_due(model, limit, now=now)
+    for row_id, attempt in claimed:
+        send_claimed(model, row_id, attempt, prepare, label)
+    return len(claimed)
+
+
+def send_claimed(
+    model: Any, row_id: int, attempt: int, prepare: Callable[[Any], Prepared], label: str
+) -> None:
+    """Send one claimed row and record the outcome, unless the claim was lost meanwhile.
+
+    ``prepare(row)`` composes the email inside a transaction; the SMTP conversation happens
+    with none open."""
+    session = current_session()
+    row = session.get(model, row_id, populate_existing=True)
+    if row is None:
+        return
+    prepared = prepare(row)
+    if isinstance(prepared, SendResult):
+        result = prepared
+    else:
+        channel, email, recipients = prepared
+        try:
+            config = smtp_config(channel)
+        except SecretUnreadable as exc:
+            result = SendResult(SendStatus.PERMANENT_FAILURE, str(exc))
+        else:
+            session.rollback()  # no transaction stays open over the network
+            result = send(config, email, None, recipients)
+    with transaction() as session:
+        row = session.get(model, row_id, with_for_update=True, populate_existing=True)
+        if row is None or not still_claimed(row, attempt):
+            log.warning("%s %s: lease lost before the result was recorded", label, row_id)
+            return
+        settle(row, attempt, result)
+    log.info("%s %s: attempt %d: %s", label, row_id, attempt, result.status)
+
+
+def automatic_email(
+    channel: EmailChannel, name: str, address: str, subject: str, body_text: str
+) -> EmailMessage:
+    """A plain-text email from ``channel`` that mail clients must not auto-reply to."""
+    email = EmailMessage()
+    sender = channel.display_name or "Dangol"
+    email["From"] = Address(display_name=sender, addr_spec=channel.address)
+    email["To"] = Address(display_name=name, addr_spec=address)
+    email["Subject"] = subject
+    email["Date"] = format_datetime(utcnow())
+    email["Message-ID"] = make_msgid(domain=channel.address.rpartition("@")[2] or None)
+    email["Auto-Submitted"] = "auto-generated"  # no vacation replies back to us
+    email.set_content(body_text)
+    return email

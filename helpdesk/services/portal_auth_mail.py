@@ -8,32 +8,22 @@ expired (or was used) before it could go out is not sent at all.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 
 from flask_babel import force_locale, gettext
 
-from connectors.email.smtp import SendResult, SendStatus, send
+from connectors.email.smtp import SendResult, SendStatus
 
 from ..models import Customer, EmailChannel, PortalLoginToken, utcnow
 from . import mail_queue
-from .email_channels import smtp_config
 from .portal_auth import LINK_LIFETIME, derive_token
-from .secrets import SecretUnreadable
-from .transaction import current_session, transaction
-
-log = logging.getLogger(__name__)
+from .transaction import current_session
 
 
 def send_due(limit: int = 20, *, now: datetime | None = None) -> int:
     """Claim up to ``limit`` due sign-in emails and send them; return how many were attempted."""
-    claimed = mail_queue.claim_due(PortalLoginToken, limit, now=now)
-    for row_id, attempt in claimed:
-        _deliver(row_id, attempt)
-    return len(claimed)
+    return mail_queue.send_due(PortalLoginToken, _prepare, "portal sign-in email", limit, now=now)
 
 
 def compose(row: PortalLoginToken, name: str, sender: EmailChannel) -> EmailMessage:
@@ -55,46 +45,15 @@ def compose(row: PortalLoginToken, name: str, sender: EmailChannel) -> EmailMess
                 minutes=minutes,
             ),
         ]
-    email = EmailMessage()
-    email["From"] = Address(display_name=sender.display_name or "Dangol", addr_spec=sender.address)
-    email["To"] = Address(display_name=name, addr_spec=row.email)
-    email["Subject"] = subject
-    email["Date"] = format_datetime(utcnow())
-    email["Message-ID"] = make_msgid(domain=sender.address.rpartition("@")[2] or None)
-    email["Auto-Submitted"] = "auto-generated"  # no vacation replies back to us
-    email.set_content("\n".join(lines) + "\n")
-    return email
+    return mail_queue.automatic_email(sender, name, row.email, subject, "\n".join(lines) + "\n")
 
 
-def _deliver(row_id: int, attempt: int) -> None:
+def _prepare(row: PortalLoginToken) -> mail_queue.Prepared:
     session = current_session()
-    row = session.get(PortalLoginToken, row_id, populate_existing=True)
-    if row is None:
-        return
     channel = session.get(EmailChannel, row.channel_id)
     customer = session.get(Customer, row.customer_id)
     if channel is None or customer is None:
-        result = SendResult(
-            SendStatus.PERMANENT_FAILURE, "The channel or the customer was deleted."
-        )
-    elif row.used_at is not None or row.expires_at <= utcnow():
-        result = SendResult(SendStatus.PERMANENT_FAILURE, "The link expired before it was sent.")
-    else:
-        email = compose(row, customer.name, channel)
-        try:
-            config = smtp_config(channel)
-        except SecretUnreadable as exc:
-            result = SendResult(SendStatus.PERMANENT_FAILURE, str(exc))
-        else:
-            recipient = row.email
-            session.rollback()  # no transaction stays open over the network
-            result = send(config, email, None, [recipient])
-    with transaction() as session:
-        row = session.get(PortalLoginToken, row_id, with_for_update=True, populate_existing=True)
-        if row is None or not mail_queue.still_claimed(row, attempt):
-            log.warning(
-                "portal sign-in email %s: lease lost before the result was recorded", row_id
-            )
-            return
-        mail_queue.settle(row, attempt, result)
-    log.info("portal sign-in email %s: attempt %d: %s", row_id, attempt, result.status)
+        return SendResult(SendStatus.PERMANENT_FAILURE, "The channel or the customer was deleted.")
+    if row.used_at is not None or row.expires_at <= utcnow():
+        return SendResult(SendStatus.PERMANENT_FAILURE, "The link expired before it was sent.")
+    return channel, compose(row, customer.name, channel), [row.email]

@@ -8,12 +8,8 @@ channel there is no server to send through, and staff get the live notification 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -21,15 +17,11 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.email.smtp import SendResult, SendStatus, send
+from connectors.email.smtp import SendResult, SendStatus
 
 from ..models import EmailChannel, OutboxStatus, StaffEmail, Ticket, User, utcnow
 from . import mail_queue
-from .email_channels import smtp_config
-from .secrets import SecretUnreadable
-from .transaction import current_session, transaction
-
-log = logging.getLogger(__name__)
+from .transaction import current_session
 
 
 def _sending_channel(session: Session) -> EmailChannel | None:
@@ -140,43 +132,14 @@ def queue_activity(session: Session, user_ids: Iterable[int], ticket: Ticket, ex
 
 def send_due(limit: int = 20, *, now: datetime | None = None) -> int:
     """Claim up to ``limit`` due staff emails and send them; return how many were attempted."""
-    claimed = mail_queue.claim_due(StaffEmail, limit, now=now)
-    for row_id, attempt in claimed:
-        _deliver(row_id, attempt)
-    return len(claimed)
+    return mail_queue.send_due(StaffEmail, _prepare, "staff email", limit, now=now)
 
 
-def _deliver(row_id: int, attempt: int) -> None:
+def _prepare(row: StaffEmail) -> mail_queue.Prepared:
     session = current_session()
-    row = session.get(StaffEmail, row_id, populate_existing=True)
-    if row is None:
-        return
     channel = session.get(EmailChannel, row.channel_id)
     user = session.get(User, row.user_id)
     if channel is None or user is None:
-        gone = "The channel or the user was deleted."
-        result = SendResult(SendStatus.PERMANENT_FAILURE, gone)
-    else:
-        email = EmailMessage()
-        sender = channel.display_name or "Dangol"
-        email["From"] = Address(display_name=sender, addr_spec=channel.address)
-        email["To"] = Address(display_name=user.name, addr_spec=user.email)
-        email["Subject"] = row.subject
-        email["Date"] = format_datetime(utcnow())
-        email["Message-ID"] = make_msgid(domain=channel.address.rpartition("@")[2] or None)
-        email["Auto-Submitted"] = "auto-generated"  # no vacation replies back to us
-        email.set_content(row.body_text)
-        try:
-            config = smtp_config(channel)
-        except SecretUnreadable as exc:
-            result = SendResult(SendStatus.PERMANENT_FAILURE, str(exc))
-        else:
-            session.rollback()  # no transaction stays open over the network
-            result = send(config, email, None, [user.email])
-    with transaction() as session:
-        row = session.get(StaffEmail, row_id, with_for_update=True, populate_existing=True)
-        if row is None or not mail_queue.still_claimed(row, attempt):
-            log.warning("staff email %s: lease lost before the result was recorded", row_id)
-            return
-        mail_queue.settle(row, attempt, result)
-    log.info("staff email %s: attempt %d: %s", row_id, attempt, result.status)
+        return SendResult(SendStatus.PERMANENT_FAILURE, "The channel or the user was deleted.")
+    email = mail_queue.automatic_email(channel, user.name, user.email, row.subject, row.body_text)
+    return channel, email, [user.email]
