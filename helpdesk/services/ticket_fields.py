@@ -82,10 +82,6 @@ def tag_rows(session: Session, names: list[str]) -> list[Tag]:
     return [found[n] for n in sorted(names)]  # the order a fresh load gives (by name)
 
 
-def next_number(session: Session) -> int:
-    return next_numbers(session, 1)[0]
-
-
 def next_numbers(session: Session, count: int) -> list[int]:
     """``count`` consecutive ticket numbers, taken with one update of the counter."""
     value = session.connection().execute(_ADVANCE_TICKET_COUNTER, {"count": count}).scalar()
