@@ -29,7 +29,6 @@ from connectors.email import (
     EmailParseError,
     MailKind,
     ParsedEmail,
-    parse_email,
     rewrite_cid_urls,
     strip_reply_prefixes,
     ticket_numbers_in_subject,
@@ -231,10 +230,7 @@ def _parsed_chunks(
                 _forget_pool()
         if outcomes is None:
             outcomes = parse_many([raw for _, raw in chunk], max_bytes)
-        yield [
-            (uid, raw, EmailParseError(o) if isinstance(o, str) else o)
-            for (uid, raw), o in zip(chunk, outcomes, strict=True)
-        ]
+        yield [(uid, raw, _outcome(o)) for (uid, raw), o in zip(chunk, outcomes, strict=True)]
 
 
 def _forget_pool() -> None:
@@ -285,10 +281,13 @@ def _lock_channel(session: Session, channel_id: int) -> EmailChannel:
 
 
 def _parse(raw: bytes) -> ParseOutcome:
-    try:
-        return parse_email(raw, max_bytes=current_app.config["HELPDESK"].email_max_bytes)
-    except EmailParseError as exc:
-        return exc
+    max_bytes = current_app.config["HELPDESK"].email_max_bytes
+    return _outcome(parse_many([raw], max_bytes)[0])
+
+
+def _outcome(parsed: ParsedEmail | str) -> ParseOutcome:
+    """``parse_many``'s answer for one message, a refusal as the error it stands for."""
+    return EmailParseError(parsed) if isinstance(parsed, str) else parsed
 
 
 @dataclass
