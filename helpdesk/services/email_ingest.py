@@ -152,15 +152,13 @@ def _ingest_batch(
         if uid_validity is not None and channel.uid_validity != uid_validity:
             skipped = IngestResult("skipped", reason="the folder's UIDVALIDITY changed")
             return [skipped] * len(fetched)
-        batch = _BatchIndex()
+        batch = _BatchIndex(channel.id)
         results: dict[int, IngestResult] = {}
         opening: list[tuple[int, bytes, ParsedEmail]] = []  # new conversations, opened together
         opening_ids: set[str] = set()
         last_uid = channel.last_uid
         for chunk in chunks:
-            batch.extend(
-                session, channel.id, [p for _, _, p in chunk if isinstance(p, ParsedEmail)]
-            )
+            batch.extend(session, [p for _, _, p in chunk if isinstance(p, ParsedEmail)])
             for uid, raw, mail in chunk:
                 if uid <= last_uid:
                     results[uid] = IngestResult("skipped", reason="already ingested")
@@ -297,49 +295,52 @@ class _BatchIndex:
     Message-IDs they answer. Kept current as the batch stores messages (a reply may answer a
     message earlier in the same batch)."""
 
+    channel_id: int
     stored: set[str] = field(default_factory=set)
     threads: dict[str, int] = field(default_factory=dict)
-    on_channel: set[int] = field(default_factory=set)  # tickets whose email thread is known
+    thread_channel: dict[int, int] = field(default_factory=dict)  # ticket id -> its channel
 
     @classmethod
     def load(cls, session: Session, channel_id: int, mails: Sequence[ParsedEmail]) -> _BatchIndex:
-        index = cls()
-        index.extend(session, channel_id, mails)
+        index = cls(channel_id)
+        index.extend(session, mails)
         return index
 
-    def extend(self, session: Session, channel_id: int, mails: Sequence[ParsedEmail]) -> None:
-        own = list({m.message_id for m in mails if m.message_id} - self.stored)
-        answered = list({i for m in mails for i in thread_message_ids(m)} - self.threads.keys())
-        for chunk in _chunks(own):
-            self.stored.update(
-                session.scalars(
-                    select(Message.external_id)
-                    .join(TicketEmailThread, TicketEmailThread.ticket_id == Message.ticket_id)
-                    .where(
-                        Message.external_id.in_(chunk),
-                        TicketEmailThread.channel_id == channel_id,
+    def extend(self, session: Session, mails: Sequence[ParsedEmail]) -> None:
+        # Two lookups, each driven by an index on the values asked for: the messages of the
+        # Message-IDs (own and answered), then the email threads of their tickets. A join of
+        # the two would let SQLite's planner start from the channel's threads once the IN list
+        # grows, which reads every thread of the channel (slower as the desk grows).
+        own = {m.message_id for m in mails if m.message_id} - self.stored
+        answered = {i for m in mails for i in thread_message_ids(m)} - self.threads.keys()
+        found: list[tuple[str | None, int]] = []
+        for chunk in _chunks(list(own | answered)):
+            found.extend(
+                session.execute(
+                    select(Message.external_id, Message.ticket_id).where(
+                        Message.external_id.in_(chunk)
+                    )
+                ).tuples()
+            )
+        ticket_ids = list({t for _, t in found} - self.thread_channel.keys())
+        for start in range(0, len(ticket_ids), 500):
+            self.thread_channel.update(
+                session.execute(
+                    select(TicketEmailThread.ticket_id, TicketEmailThread.channel_id).where(
+                        TicketEmailThread.ticket_id.in_(ticket_ids[start : start + 500])
                     )
                 )
+                .tuples()
+                .all()  # a list: a Result has keys() and would pass for a mapping
             )
-        for chunk in _chunks(answered):
-            rows = session.execute(
-                select(Message.external_id, Message.ticket_id).where(Message.external_id.in_(chunk))
-            )
-            for external_id, ticket_id in rows:
-                if external_id is not None:
-                    self.threads.setdefault(external_id, ticket_id)
-        found = list(set(self.threads.values()) - self.on_channel)
-        for start in range(0, len(found), 500):
-            self.on_channel.update(
-                session.scalars(
-                    select(TicketEmailThread.ticket_id).where(
-                        TicketEmailThread.ticket_id.in_(found[start : start + 500])
-                    )
-                )
-            )
+        for external_id, ticket_id in found:
+            if external_id in answered:
+                self.threads.setdefault(external_id, ticket_id)
+            if external_id in own and self.thread_channel.get(ticket_id) == self.channel_id:
+                self.stored.add(external_id)
 
     def remember(self, message_id: str | None, ticket_id: int) -> None:
-        self.on_channel.add(ticket_id)
+        self.thread_channel.setdefault(ticket_id, self.channel_id)
         if message_id:
             self.stored.add(message_id)
             self.threads.setdefault(message_id, ticket_id)
@@ -452,7 +453,7 @@ def _store(
         ticket,
         message_id,
         created=created,
-        on_channel=ticket.id in batch.on_channel,
+        on_channel=ticket.id in batch.thread_channel,
     )
 
 
@@ -470,8 +471,7 @@ def _stored(
     """What every stored message needs besides its ticket message: the thread's channel and
     participants, inline images, the raw source, and an acknowledgement for a new ticket.
     ``on_channel``: the ticket is known to have its email thread row already."""
-    known = on_channel or session.get(TicketEmailThread, ticket.id) is not None
-    if created or not known:
+    if created or not (on_channel or session.get(TicketEmailThread, ticket.id) is not None):
         session.add(TicketEmailThread(ticket_id=ticket.id, channel_id=channel.id))
     add_participants(session, ticket, channel, parsed, new_ticket=created)
     _show_inline_images(session, message_id, parsed)

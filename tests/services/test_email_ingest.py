@@ -399,3 +399,22 @@ def test_a_big_batch_is_parsed_by_another_process_and_a_dead_one_is_replaced_by_
     assert [r.outcome for r in again] == ["created"] * 45
     assert count(Ticket) == 90
     assert email_ingest._parsers is None  # forgotten: the next batch starts a new one
+
+
+def test_a_stored_message_fetched_again_later_in_a_batch_is_a_duplicate(channel):
+    """The dedupe holds in every parse chunk of a batch, also for a ticket that an earlier
+    chunk already looked up (e.g. the whole folder read again after a UIDVALIDITY change)."""
+    email_ingest.ingest(channel.id, 1, mail(sender="kim@example.kr", message_id="a@x"))
+    email_ingest.ingest(channel.id, 2, mail(sender="kim@example.kr", message_id="b@x"))
+    answer = mail(sender="kim@example.kr", subject="Re: Hello", in_reply_to="a@x")
+    fillers = [
+        mail(sender=f"c{n}@example.kr", subject=f"문의 {n}", message_id=f"{n}@x")
+        for n in range(email_ingest.PARSE_CHUNK)
+    ]
+    again = mail(sender="kim@example.kr", message_id="b@x")
+    batch = list(enumerate([answer, *fillers, again], start=3))
+    results = email_ingest.ingest_batch(channel.id, batch)
+    assert results[0].outcome == "appended"
+    assert [r.outcome for r in results[1:-1]] == ["created"] * email_ingest.PARSE_CHUNK
+    assert results[-1].outcome == "duplicate"
+    assert count(Message) == 3 + email_ingest.PARSE_CHUNK
