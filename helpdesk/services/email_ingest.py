@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
@@ -53,10 +53,10 @@ from ..models import (
 from . import audit, email_outbox
 from .attachments import UploadedFile, blob_path, store_blob, written_together
 from .email_quarantine import HELD, RELEASED, quarantine
-from .email_threading import add_participants, find_thread, thread_message_ids
+from .email_threading import add_participants, find_thread, follow_merges, thread_message_ids
 from .errors import Conflict, NotFound, ServiceError
 from .message_store import add_message
-from .messages import add_customer_message
+from .messages import CustomerMessage, add_customer_messages
 from .permissions import SYSTEM, Actor, Permission, require
 from .snapshots import message_snapshot, ticket_snapshot
 from .ticket_create import NewTicket, open_tickets
@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 
 SOURCE_FILENAME = "original.eml"
 _INSERT_ATTACHMENT = insert(cast(Table, Attachment.__table__))
+_INSERT_THREAD = insert(cast(Table, TicketEmailThread.__table__))
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,7 @@ def _ingest_batch(
             return [skipped] * len(fetched)
         batch = _BatchIndex(channel.id)
         results: dict[int, IngestResult] = {}
-        opening: list[tuple[int, bytes, ParsedEmail]] = []  # new conversations, opened together
-        opening_ids: set[str] = set()
+        opening, replying = _Waiting(), _Waiting()  # new conversations, follow-ups
         last_uid = channel.last_uid
         for chunk in chunks:
             batch.extend(session, [p for _, _, p in chunk if isinstance(p, ParsedEmail)])
@@ -166,17 +166,23 @@ def _ingest_batch(
                 last_uid = uid
                 if isinstance(mail, ParsedEmail):
                     mentioned = {mail.message_id, *thread_message_ids(mail)}
-                    if opening_ids.isdisjoint(mentioned) and _opens_ticket(mail, batch):
-                        opening.append((uid, raw, mail))
-                        if mail.message_id:
-                            opening_ids.add(mail.message_id)
+                    if opening.mentions(mentioned):  # it answers (or repeats) one of them
+                        results.update(_open_together(session, channel, opening.take(), batch))
+                    if replying.mentions(mentioned):
+                        results.update(_reply_together(session, channel, replying.take(), batch))
+                    if _opens_ticket(mail, batch):
+                        opening.add(uid, raw, mail)
                         continue
-                    if not opening_ids.isdisjoint(mentioned):  # it answers (or repeats) one
-                        results.update(_open_together(session, channel, opening, batch))
-                        opening, opening_ids = [], set()
+                    if _answered_ticket(mail, batch) is not None:
+                        replying.add(uid, raw, mail)
+                        continue
+                if replying.mails:  # so that this one lands after them on a shared ticket
+                    results.update(_reply_together(session, channel, replying.take(), batch))
                 results[uid] = _ingest(session, channel, uid, raw, mail, batch)
-        if opening:
-            results.update(_open_together(session, channel, opening, batch))
+        if opening.mails:
+            results.update(_open_together(session, channel, opening.take(), batch))
+        if replying.mails:
+            results.update(_reply_together(session, channel, replying.take(), batch))
         # Once, at the end: set per message, each savepoint would write the channel row again.
         channel.last_uid = max(channel.last_uid, last_uid)
         channel.last_checked_at = utcnow()
@@ -286,6 +292,29 @@ def _parse(raw: bytes) -> ParseOutcome:
 def _outcome(parsed: ParsedEmail | str) -> ParseOutcome:
     """``parse_many``'s answer for one message, a refusal as the error it stands for."""
     return EmailParseError(parsed) if isinstance(parsed, str) else parsed
+
+
+Waiting = list[tuple[int, bytes, ParsedEmail]]
+
+
+@dataclass
+class _Waiting:
+    """Mail of a batch waiting to be stored together with more of its kind, in UID order."""
+
+    mails: Waiting = field(default_factory=list)
+    message_ids: set[str] = field(default_factory=set)
+
+    def add(self, uid: int, raw: bytes, mail: ParsedEmail) -> None:
+        self.mails.append((uid, raw, mail))
+        if mail.message_id:
+            self.message_ids.add(mail.message_id)
+
+    def mentions(self, message_ids: set[str | None]) -> bool:
+        return not self.message_ids.isdisjoint(message_ids)
+
+    def take(self) -> Waiting:
+        mails, self.mails, self.message_ids = self.mails, [], set()
+        return mails
 
 
 @dataclass
@@ -428,19 +457,11 @@ def _store(
     ticket = find_thread(session, parsed, batch.threads)
     message_id: int | None = None
     if ticket is not None:
-        visible = parsed.visible_text.strip()
-        try:
-            message_id = add_customer_message(
-                SYSTEM,
-                ticket.id,
-                body_text=parsed.visible_text if visible else parsed.text,
-                body_html=(parsed.visible_html if visible else parsed.html) or None,
-                attachments=_uploads(parsed),
-                kind=MessageKind.EMAIL,
-                external_id=parsed.message_id,
-            ).id
-        except Conflict:  # closed: the customer's new message opens a new ticket
+        [added] = add_customer_messages(SYSTEM, [_customer_message(ticket.id, parsed)])
+        if isinstance(added, Conflict):  # closed: the customer's new message opens a new ticket
             ticket = None
+        else:
+            message_id = added.id
     created = ticket is None
     if ticket is None:
         [(ticket, message_id)] = open_tickets(SYSTEM, [_new_ticket(channel, parsed)])
@@ -453,7 +474,7 @@ def _store(
         ticket,
         message_id,
         created=created,
-        on_channel=ticket.id in batch.thread_channel,
+        known_threads=batch.thread_channel,
     )
 
 
@@ -466,22 +487,56 @@ def _stored(
     message_id: int,
     *,
     created: bool,
-    on_channel: bool = False,
+    known_threads: Container[int] = (),
 ) -> IngestResult:
     """What every stored message needs besides its ticket message: the thread's channel and
     participants, inline images, the raw source, and an acknowledgement for a new ticket.
-    ``on_channel``: the ticket is known to have its email thread row already."""
-    if created or not (on_channel or session.get(TicketEmailThread, ticket.id) is not None):
-        session.add(TicketEmailThread(ticket_id=ticket.id, channel_id=channel.id))
-    add_participants(session, ticket, channel, parsed, new_ticket=created)
-    _show_inline_images(session, message_id, parsed)
-    _keep_source(session, message_id, raw)
-    if created and channel.auto_acknowledge and parsed.kind is MailKind.HUMAN:
-        session.flush()
-        email_outbox.queue_acknowledgement(session, ticket, channel, language=_language(parsed))
-    return IngestResult(
-        "created" if created else "appended", ticket_id=ticket.id, message_id=message_id
+    ``known_threads``: tickets known to have their email thread row already."""
+    return _stored_together(
+        session,
+        channel,
+        [(parsed, raw, ticket, message_id)],
+        created=created,
+        known_threads=known_threads,
+    )[0]
+
+
+def _stored_together(
+    session: Session,
+    channel: EmailChannel,
+    stored: Sequence[tuple[ParsedEmail, bytes, Ticket, int]],
+    *,
+    created: bool,
+    known_threads: Container[int] = (),
+) -> list[IngestResult]:
+    """``_stored`` for several messages at once: the thread rows and the sources are written
+    with one statement each, the participants looked up together."""
+    threads: dict[int, dict[str, int]] = {}
+    for _, _, ticket, _ in stored:
+        if created or (
+            ticket.id not in known_threads and session.get(TicketEmailThread, ticket.id) is None
+        ):
+            threads[ticket.id] = {"ticket_id": ticket.id, "channel_id": channel.id}
+    if threads:  # a plain insert: nothing reads these rows back through the ORM
+        session.connection().execute(_INSERT_THREAD, list(threads.values()))
+    add_participants(
+        session, channel, [(ticket, parsed) for parsed, _, ticket, _ in stored], new_tickets=created
     )
+    for parsed, _, _, message_id in stored:
+        _show_inline_images(session, message_id, parsed)
+    _keep_sources(session, [(message_id, raw) for _, raw, _, message_id in stored])
+    if created and channel.auto_acknowledge:
+        for parsed, _, ticket, _ in stored:
+            if parsed.kind is MailKind.HUMAN:
+                session.flush()
+                email_outbox.queue_acknowledgement(
+                    session, ticket, channel, language=_language(parsed)
+                )
+    outcome = "created" if created else "appended"
+    return [
+        IngestResult(outcome, ticket_id=ticket.id, message_id=message_id)
+        for _, _, ticket, message_id in stored
+    ]
 
 
 def _opens_ticket(parsed: ParsedEmail, batch: _BatchIndex) -> bool:
@@ -509,10 +564,16 @@ def _open_together(
     try:
         with savepoint(session):
             opened = open_tickets(SYSTEM, [_new_ticket(channel, p) for _, _, p in mails])
-            results = {
-                uid: _stored(session, channel, parsed, raw, ticket, message_id, created=True)
-                for (uid, raw, parsed), (ticket, message_id) in zip(mails, opened, strict=True)
-            }
+            stored = _stored_together(
+                session,
+                channel,
+                [
+                    (parsed, raw, ticket, message_id)
+                    for (_, raw, parsed), (ticket, message_id) in zip(mails, opened, strict=True)
+                ],
+                created=True,
+            )
+            results = {uid: result for (uid, _, _), result in zip(mails, stored, strict=True)}
     except SQLAlchemyError:
         raise
     except Exception:
@@ -524,6 +585,96 @@ def _open_together(
     for (_, _, parsed), (ticket, _) in zip(mails, opened, strict=True):
         batch.remember(parsed.message_id, ticket.id)
     return results
+
+
+def _answered_ticket(parsed: ParsedEmail, batch: _BatchIndex) -> int | None:
+    """The ticket (before merges) of the stored message that ``parsed`` answers, found as
+    ``find_thread`` finds it, when ``parsed`` is a follow-up that can wait to be stored with
+    others (``_reply_together``): not a bounce, not stored yet."""
+    if parsed.kind is MailKind.BOUNCE or (parsed.message_id and parsed.message_id in batch.stored):
+        return None
+    for message_id in thread_message_ids(parsed):
+        if message_id in batch.threads:
+            return batch.threads[message_id]
+    return None
+
+
+def _reply_together(
+    session: Session, channel: EmailChannel, mails: Waiting, batch: _BatchIndex
+) -> dict[int, IngestResult]:
+    """Store follow-ups on their tickets in one go (``add_customer_messages``). One on a closed
+    ticket opens a new ticket, as alone; if the service refuses one, each goes the one-by-one
+    way, where only the refused one is quarantined."""
+    mark = events.pending_count(session)
+    results: dict[int, IngestResult] = {}
+    alone: Waiting = []  # on a closed or vanished ticket: the one-by-one way decides
+    try:
+        with savepoint(session):
+            answered = {uid: _answered_ticket(parsed, batch) for uid, _, parsed in mails}
+            current = _after_merges(session, {t for t in answered.values() if t is not None})
+            target = {uid: current.get(t) if t is not None else None for uid, t in answered.items()}
+            going = [m for m in mails if target[m[0]] is not None]
+            alone = [m for m in mails if target[m[0]] is None]
+            added = add_customer_messages(
+                SYSTEM,
+                [_customer_message(cast(int, target[uid]), parsed) for uid, _, parsed in going],
+            )
+            kept = []
+            for mail, message in zip(going, added, strict=True):
+                if isinstance(message, Conflict):
+                    alone.append(mail)
+                else:
+                    kept.append((mail, message))
+            stored = _stored_together(
+                session,
+                channel,
+                [(parsed, raw, m.ticket, m.id) for (_, raw, parsed), m in kept],
+                created=False,
+                known_threads=batch.thread_channel,
+            )
+    except SQLAlchemyError:
+        raise
+    except Exception:
+        events.discard_pending(session, mark)
+        log.info("channel %s: a batch of follow-ups was refused; one by one", channel.id)
+        return {uid: _ingest(session, channel, uid, raw, p, batch) for uid, raw, p in mails}
+    for ((uid, _, parsed), message), result in zip(kept, stored, strict=True):
+        batch.remember(parsed.message_id, message.ticket_id)
+        results[uid] = result
+    for uid, raw, parsed in sorted(alone, key=lambda m: m[0]):
+        results[uid] = _ingest(session, channel, uid, raw, parsed, batch)
+    return results
+
+
+def _after_merges(session: Session, ticket_ids: set[int]) -> dict[int, int]:
+    """Where each ticket's conversation continues: itself, or the ticket it was merged into
+    (missing tickets are left out). One query unless some were merged."""
+    ids = list(ticket_ids)
+    current: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Ticket.id, Ticket.merged_into_id).where(Ticket.id.in_(ids[start : start + 500]))
+        )
+        for ticket_id, merged_into_id in rows:
+            if merged_into_id is None:
+                current[ticket_id] = ticket_id
+            elif (target := follow_merges(session, ticket_id)) is not None:
+                current[ticket_id] = target.id
+    return current
+
+
+def _customer_message(ticket_id: int, parsed: ParsedEmail) -> CustomerMessage:
+    """A follow-up as the ticket shows it: the new text, without the quoted history (unless
+    that is all there is)."""
+    visible = parsed.visible_text.strip()
+    return CustomerMessage(
+        ticket_id,
+        body_text=parsed.visible_text if visible else parsed.text,
+        body_html=(parsed.visible_html if visible else parsed.html) or None,
+        attachments=_uploads(parsed),
+        kind=MessageKind.EMAIL,
+        external_id=parsed.message_id,
+    )
 
 
 def _language(parsed: ParsedEmail) -> str:
@@ -547,22 +698,32 @@ def _show_inline_images(session: Session, message_id: int, parsed: ParsedEmail) 
 
 
 def _keep_source(session: Session, message_id: int, raw: bytes) -> None:
-    """The message as received, downloadable as ``original.eml`` (not bound by the
+    _keep_sources(session, [(message_id, raw)])
+
+
+def _keep_sources(session: Session, sources: Sequence[tuple[int, bytes]]) -> None:
+    """Each message as received, downloadable as ``original.eml`` (not bound by the
     attachment size limit: it is within the email limit, checked before parsing).
 
-    A plain insert: nothing in this transaction reads the row back through the ORM."""
-    limit = max(current_app.config["HELPDESK"].email_max_bytes, len(raw))
+    A plain insert: nothing in this transaction reads the rows back through the ORM."""
+    if not sources:  # an insert of no rows would write one row of defaults
+        return
+    limit = current_app.config["HELPDESK"].email_max_bytes
+    now = utcnow()
     session.connection().execute(
         _INSERT_ATTACHMENT,
-        {
-            "message_id": message_id,
-            "filename": SOURCE_FILENAME,
-            "content_type": "message/rfc822",
-            "size": len(raw),
-            "sha256": store_blob(raw, max_bytes=limit),
-            "content_id": None,
-            "created_at": utcnow(),
-        },
+        [
+            {
+                "message_id": message_id,
+                "filename": SOURCE_FILENAME,
+                "content_type": "message/rfc822",
+                "size": len(raw),
+                "sha256": store_blob(raw, max_bytes=max(limit, len(raw))),
+                "content_id": None,
+                "created_at": now,
+            }
+            for message_id, raw in sources
+        ],
     )
 
 

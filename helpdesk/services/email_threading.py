@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -93,18 +94,59 @@ def is_participant(session: Session, ticket: Ticket, email: str) -> bool:
 
 def add_participants(
     session: Session,
-    ticket: Ticket,
     channel: EmailChannel,
-    parsed: ParsedEmail,
+    mails: Sequence[tuple[Ticket, ParsedEmail]],
     *,
-    new_ticket: bool = False,
-) -> list[str]:
-    """Keep the Cc addresses (and a sender who is not the customer) on the ticket's thread,
-    so that replies reach them and their ``[#number]`` replies are recognized.
+    new_tickets: bool = False,
+) -> None:
+    """Keep each mail's Cc addresses (and a sender who is not the customer) on its ticket's
+    thread, so that replies reach them and their ``[#number]`` replies are recognized.
 
-    ``new_ticket``: ``parsed`` just opened the ticket, so its sender is the customer and the
-    ticket has no participants yet (two queries saved on most new mail).
+    ``new_tickets``: each mail just opened its ticket, so its sender is the customer and the
+    ticket has no participants yet (most new mail needs no query at all). Otherwise the
+    customers' addresses and the tickets' participants are read in one query each.
     """
+    wanted = [
+        (ticket, candidates)
+        for ticket, parsed in mails
+        if (candidates := _candidates(channel, parsed, new_ticket=new_tickets))
+    ]
+    if not wanted:
+        return
+    customer_ids = list({t.customer_id for t, _ in wanted})
+    addresses: dict[int, set[str]] = defaultdict(set)
+    for start in range(0, len(customer_ids), 500):
+        rows = session.execute(
+            select(CustomerIdentity.customer_id, CustomerIdentity.value).where(
+                CustomerIdentity.customer_id.in_(customer_ids[start : start + 500]),
+                CustomerIdentity.kind == IdentityKind.EMAIL,
+            )
+        )
+        for customer_id, value in rows:
+            addresses[customer_id].add(value)
+    known: dict[int, set[str]] = defaultdict(set)
+    ticket_ids = list({t.id for t, _ in wanted})
+    for start in range(0, 0 if new_tickets else len(ticket_ids), 500):
+        rows = session.execute(
+            select(TicketParticipant.ticket_id, TicketParticipant.email).where(
+                TicketParticipant.ticket_id.in_(ticket_ids[start : start + 500])
+            )
+        )
+        for ticket_id, email in rows:
+            known[ticket_id].add(email)
+    for ticket, candidates in wanted:
+        for address, name in candidates.items():
+            if address in addresses[ticket.customer_id] or address in known[ticket.id]:
+                continue
+            if len(address) > 320:
+                continue
+            session.add(
+                TicketParticipant(ticket_id=ticket.id, email=address, name=name[:200], role="cc")
+            )
+            known[ticket.id].add(address)  # two mails of a batch may copy the same address
+
+
+def _candidates(channel: EmailChannel, parsed: ParsedEmail, *, new_ticket: bool) -> dict[str, str]:
     candidates = {a.address.lower(): a.name for a in parsed.cc if "@" in a.address}
     sender = parsed.sender.address.lower()
     if new_ticket:
@@ -112,34 +154,7 @@ def add_participants(
     elif "@" in sender:
         candidates.setdefault(sender, parsed.sender.name)
     candidates.pop(channel.address.lower(), None)
-    if not candidates:
-        return []
-    customer_addresses = set(
-        session.scalars(
-            select(CustomerIdentity.value).where(
-                CustomerIdentity.customer_id == ticket.customer_id,
-                CustomerIdentity.kind == IdentityKind.EMAIL,
-            )
-        )
-    )
-    known = (
-        set()
-        if new_ticket
-        else set(
-            session.scalars(
-                select(TicketParticipant.email).where(TicketParticipant.ticket_id == ticket.id)
-            )
-        )
-    )
-    added = []
-    for address, name in candidates.items():
-        if address in customer_addresses or address in known or len(address) > 320:
-            continue
-        session.add(
-            TicketParticipant(ticket_id=ticket.id, email=address, name=name[:200], role="cc")
-        )
-        added.append(address)
-    return added
+    return candidates
 
 
 def cc_addresses(session: Session, ticket_id: int) -> list[str]:

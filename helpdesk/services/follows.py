@@ -96,25 +96,18 @@ def followed(actor: Actor) -> list[Follow]:
     return list(current_session().scalars(stmt))
 
 
-def _followers(session: Session, ticket_id: int, customer_id: int) -> set[int]:
-    return set(
-        session.scalars(
-            select(Follow.user_id).where(
-                or_(Follow.ticket_id == ticket_id, Follow.customer_id == customer_id)
-            )
-        )
-    )
-
-
 def _on_messages(session: Session, pending: list[events.DomainEvent]) -> None:
+    added = [cast(Any, e) for e in pending if e.name == "message.added"]
+    follows = _follows_of(session, added)
     for event in pending:
         if event.name == "customer.event":
             _on_customer_event(session, cast(Any, event))
         if event.name != "message.added":
             continue
-        added = cast(Any, event)
-        ticket, message = added.ticket, added.message
-        followers = _followers(session, ticket["id"], ticket["customer_id"])
+        ticket, message = cast(Any, event).ticket, cast(Any, event).message
+        followers = follows.get(("ticket", ticket["id"]), set()) | follows.get(
+            ("customer", ticket["customer_id"]), set()
+        )
         followers.discard(message.get("author_user_id"))
         if not followers:
             continue
@@ -131,6 +124,27 @@ def _on_messages(session: Session, pending: list[events.DomainEvent]) -> None:
             excerpt=excerpt,
         )
         staff_mail.queue_activity(session, followers, row, excerpt)
+
+
+def _follows_of(session: Session, added: list[Any]) -> dict[tuple[str, int], set[int]]:
+    """The followers of the tickets and customers of ``added`` messages, read once for a
+    transaction's messages (a batch of inbound mail has a hundred)."""
+    ticket_ids = list({a.ticket["id"] for a in added})
+    customer_ids = list({a.ticket["customer_id"] for a in added})
+    follows: dict[tuple[str, int], set[int]] = {}
+    for start in range(0, max(len(ticket_ids), len(customer_ids)), 500):
+        rows = session.execute(
+            select(Follow.user_id, Follow.ticket_id, Follow.customer_id).where(
+                or_(
+                    Follow.ticket_id.in_(ticket_ids[start : start + 500]),
+                    Follow.customer_id.in_(customer_ids[start : start + 500]),
+                )
+            )
+        )
+        for user_id, ticket_id, customer_id in rows:
+            key = ("ticket", ticket_id) if ticket_id is not None else ("customer", customer_id)
+            follows.setdefault(cast(tuple[str, int], key), set()).add(user_id)
+    return follows
 
 
 def _on_customer_event(session: Session, added: Any) -> None:

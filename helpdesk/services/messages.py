@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -12,13 +13,13 @@ from ..events import MessageAdded, TicketUpdated, publish
 from ..models import Channel, Direction, Message, NotificationKind, Status, Ticket, utcnow
 from . import audit, email_outbox
 from .attachments import UploadedFile
-from .errors import Conflict, Forbidden, Invalid, RepliedMeanwhile
+from .errors import Conflict, Forbidden, Invalid, NotFound, RepliedMeanwhile
 from .message_store import add_message
 from .notifications import mentioned_users, notify
 from .permissions import Actor, Permission, can, require
 from .sla_clock import update_clock
 from .snapshots import message_snapshot, ticket_snapshot
-from .tickets import check_version, get_ticket, lock_ticket, touch_ticket
+from .tickets import check_version, get_ticket, lock_ticket, lock_tickets, touch_ticket
 from .transaction import current_session, transaction
 
 # After a public reply the agent may set the status in the same step ("reply and set pending").
@@ -198,6 +199,18 @@ def add_note(
     return message
 
 
+@dataclass(frozen=True)
+class CustomerMessage:
+    """A customer's follow-up on ``ticket_id``, as a connector receives it."""
+
+    ticket_id: int
+    body_text: str | None = None
+    body_html: str | None = None
+    attachments: Sequence[UploadedFile] = ()
+    kind: str | None = None
+    external_id: str | None = None
+
+
 def add_customer_message(
     actor: Actor,
     ticket_id: int,
@@ -213,57 +226,91 @@ def add_customer_message(
     A pending or solved ticket reopens. A closed ticket does not: the connector opens a new
     ticket instead, which is what ``Conflict`` tells it.
     """
-    if actor.kind == "customer":
-        get_ticket(actor, ticket_id)  # a customer may only write on their own tickets
-    elif actor.kind != "system":
+    request = CustomerMessage(ticket_id, body_text, body_html, attachments, kind, external_id)
+    [added] = add_customer_messages(actor, [request])
+    if isinstance(added, Conflict):
+        raise added
+    return added
+
+
+def add_customer_messages(
+    actor: Actor, requests: Sequence[CustomerMessage]
+) -> list[Message | Conflict]:
+    """Several customer follow-ups in one transaction (a batch of inbound mail), in order:
+    the rules of ``add_customer_message`` for each, with the tickets locked and the rows
+    written together. A follow-up on a closed or merged ticket gets its ``Conflict`` in its
+    place, and the others are stored."""
+    if actor.kind not in ("system", "customer"):
         raise Forbidden(_l("Customer messages come from channels or the customer portal."))
+    if not requests:
+        return []
     with transaction() as session:
-        ticket = lock_ticket(session, ticket_id)
-        _writable(ticket)
-        message = add_message(
-            session,
-            ticket,
-            direction=Direction.IN,
-            is_public=True,
-            author_customer_id=ticket.customer_id,
-            body_text=body_text,
-            body_html=body_html,
-            attachments=attachments,
-            kind=kind,
-            external_id=external_id,
-        )
-        changes: dict[str, list[object]] = {}
-        status_before = ticket.status
-        if ticket.status in (Status.PENDING, Status.SOLVED):
-            changes["status"] = [ticket.status, Status.OPEN.value]
-            ticket.status = Status.OPEN
-            ticket.solved_at = None
-        touch_ticket(ticket)
-        # After the ticket's changes, so that one UPDATE carries them with the new counters.
-        session.flush()  # the message id goes into the audit entry and the event
-        update_clock(
-            session, ticket, message.created_at, customer_message=True, status_from=status_before
-        )
-        audit.record(
-            session,
-            actor,
-            "message.received",
-            ticket_id=ticket.id,
-            customer_id=ticket.customer_id,
-            changes=changes,
-            data={"message_id": message.id},
-        )
-        snapshot = ticket_snapshot(ticket)
-        publish(session, MessageAdded(snapshot, message_snapshot(message)))
-        if changes:
-            publish(session, TicketUpdated(snapshot, changes))
-        if ticket.assignee_id is not None:
-            notify(
+        tickets = lock_tickets(session, {r.ticket_id for r in requests})
+        added: list[Message | Conflict] = []
+        received: list[tuple[Ticket, Message, dict[str, list[object]], str]] = []
+        for request in requests:
+            ticket = tickets.get(request.ticket_id)
+            # A customer may only write on their own tickets (and learns of no other).
+            if ticket is None or (
+                actor.kind == "customer" and ticket.customer_id != actor.customer_id
+            ):
+                raise NotFound(_l("Ticket %(id)s not found.", id=request.ticket_id))
+            try:
+                _writable(ticket)
+            except Conflict as refused:
+                added.append(refused)
+                continue
+            message = add_message(
                 session,
-                user_ids=[ticket.assignee_id],
-                kind=NotificationKind.CUSTOMER_REPLIED,
-                ticket=ticket,
-                actor_user_id=None,
-                excerpt=message.body_text,
+                ticket,
+                direction=Direction.IN,
+                is_public=True,
+                author_customer_id=ticket.customer_id,
+                body_text=request.body_text,
+                body_html=request.body_html,
+                attachments=request.attachments,
+                kind=request.kind,
+                external_id=request.external_id,
             )
-    return message
+            changes: dict[str, list[object]] = {}
+            status_before = ticket.status
+            if ticket.status in (Status.PENDING, Status.SOLVED):
+                changes["status"] = [ticket.status, Status.OPEN.value]
+                ticket.status = Status.OPEN
+                ticket.solved_at = None
+            touch_ticket(ticket)
+            added.append(message)
+            received.append((ticket, message, changes, status_before))
+        # One flush for all: the messages in one INSERT, the tickets' new counters with them.
+        session.flush()  # the message ids go into the audit entries and the events
+        for ticket, message, changes, status_before in received:
+            update_clock(
+                session,
+                ticket,
+                message.created_at,
+                customer_message=True,
+                status_from=status_before,
+            )
+            audit.record(
+                session,
+                actor,
+                "message.received",
+                ticket_id=ticket.id,
+                customer_id=ticket.customer_id,
+                changes=changes,
+                data={"message_id": message.id},
+            )
+            snapshot = ticket_snapshot(ticket)
+            publish(session, MessageAdded(snapshot, message_snapshot(message)))
+            if changes:
+                publish(session, TicketUpdated(snapshot, changes))
+            if ticket.assignee_id is not None:
+                notify(
+                    session,
+                    user_ids=[ticket.assignee_id],
+                    kind=NotificationKind.CUSTOMER_REPLIED,
+                    ticket=ticket,
+                    actor_user_id=None,
+                    excerpt=message.body_text,
+                )
+    return added

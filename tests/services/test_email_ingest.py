@@ -418,3 +418,74 @@ def test_a_stored_message_fetched_again_later_in_a_batch_is_a_duplicate(channel)
     assert [r.outcome for r in results[1:-1]] == ["created"] * email_ingest.PARSE_CHUNK
     assert results[-1].outcome == "duplicate"
     assert count(Message) == 3 + email_ingest.PARSE_CHUNK
+
+
+def test_a_batch_stores_follow_ups_together_in_the_mailbox_order(channel, published):
+    """Follow-ups of a batch are written together, and still: each ticket's messages keep the
+    mailbox order (also around mail stored one by one), a closed ticket's follow-up opens a
+    new ticket, a merged ticket's lands in its target, and Cc addresses join the thread."""
+    open_ = email_ingest.ingest(channel.id, 1, mail(message_id="open@x"))
+    closed = email_ingest.ingest(channel.id, 2, mail(subject="Old", message_id="closed@x"))
+    merged = email_ingest.ingest(channel.id, 3, mail(subject="Dup", message_id="merged@x"))
+    tickets.set_status(SYSTEM, closed.ticket_id, "closed")
+    tickets.merge_tickets(SYSTEM, merged.ticket_id, open_.ticket_id)
+    number = db.session.get(Ticket, open_.ticket_id).number
+    batch = [
+        (4, mail(body="one", message_id="r1@x", in_reply_to="open@x", cc="lee@example.kr")),
+        (5, mail(body="two", message_id="r2@x", in_reply_to="closed@x")),
+        (6, mail(body="three", message_id="r3@x", subject=f"Re: [#{number}] Hello")),  # alone
+        (7, mail(body="four", message_id="r4@x", in_reply_to="merged@x")),
+        (8, mail(body="five", message_id="r5@x", references="<r1@x>", cc="lee@example.kr")),
+        (9, mail(body="six", message_id="r6@x", in_reply_to="r2@x")),
+    ]
+    published.clear()
+    results = email_ingest.ingest_batch(channel.id, batch)
+    assert [r.outcome for r in results] == [
+        "appended",
+        "created",
+        "appended",
+        "appended",
+        "appended",
+        "appended",
+    ]
+    assert results[1].ticket_id not in (open_.ticket_id, closed.ticket_id)
+    assert results[5].ticket_id == results[1].ticket_id  # answers the new ticket's message
+    bodies = [m.body_text.strip() for m in ticket_messages(open_.ticket_id)]
+    assert bodies[-4:] == ["one", "three", "four", "five"]  # after the merged-in history
+    participants = db.session.scalars(
+        select(TicketParticipant.email).where(TicketParticipant.ticket_id == open_.ticket_id)
+    ).all()
+    assert participants == ["lee@example.kr"]  # once, although two follow-ups copied it
+    sources = db.session.scalar(
+        select(func.count()).select_from(Attachment).where(Attachment.filename == "original.eml")
+    )
+    assert sources == 9
+    added = [e for e in published if e.name == "message.added"]
+    assert [e.message["body_text"].strip() for e in added] == [
+        "one",
+        "three",
+        "four",
+        "five",
+        "six",
+    ]
+    assert db.session.get(Ticket, open_.ticket_id).message_count == len(bodies)
+
+
+def test_customer_messages_in_one_call_refuse_a_closed_ticket_in_its_place(app):
+    from helpdesk.services.messages import CustomerMessage, add_customer_messages
+    from tests.factories import make_ticket
+
+    first, second = make_ticket(), make_ticket()
+    tickets.set_status(SYSTEM, second.id, "closed")
+    added = add_customer_messages(
+        SYSTEM,
+        [
+            CustomerMessage(first.id, body_text="a"),
+            CustomerMessage(second.id, body_text="b"),
+            CustomerMessage(first.id, body_text="c"),
+        ],
+    )
+    assert isinstance(added[1], Conflict)
+    assert [m.body_text for m in (added[0], added[2])] == ["a", "c"]
+    assert db.session.get(Ticket, first.id).message_count == 3
+    assert db.session.get(Ticket, second.id).message_count == 1
