@@ -157,14 +157,43 @@ def resolve_customers(
                     )
                 )
                 known.update({(kind, value): customer for customer, value in rows})
-        found = []
+        new: dict[tuple[str, str], tuple[str, str, str, str | None]] = {}
         for kind, normalized, value, name in wanted:
-            customer = known.get((kind, normalized))
-            if customer is None:
-                customer, _ = _create_for_identity(session, actor, kind, normalized, value, name)
-                known[(kind, normalized)] = customer
-            found.append(customer)
-    return found
+            if (kind, normalized) not in known:  # the first mention names the customer
+                new.setdefault((kind, normalized), (kind, normalized, value, name))
+        known.update(_create_together(session, actor, list(new.values())))
+    return [known[(kind, normalized)] for kind, normalized, _, _ in wanted]
+
+
+def _create_together(
+    session: Session, actor: Actor, new: list[tuple[str, str, str, str | None]]
+) -> dict[tuple[str, str], Customer]:
+    """A customer for each new ``(kind, normalized, value, name)``, written together. If
+    another request claims one of the identities meanwhile, each is created alone, where
+    the one claimed resolves to its owner."""
+    if not new:
+        return {}
+    organizations = _organizations_by_domain(session, [(k, n) for k, n, _, _ in new])
+    try:
+        with session.begin_nested():
+            customers = _insert_customers(
+                session,
+                [
+                    (
+                        _clean_name(name, value.strip()),
+                        organizations.get(_domain(kind, normalized) or ""),
+                        (kind, normalized, value.strip()),
+                    )
+                    for kind, normalized, value, name in new
+                ],
+            )
+    except IntegrityError:
+        return {
+            (k, n): _create_for_identity(session, actor, k, n, v, name)[0] for k, n, v, name in new
+        }
+    for (kind, normalized, _, _), customer in zip(new, customers, strict=True):
+        _announce_created(session, actor, customer, kind, normalized)
+    return {(k, n): c for (k, n, _, _), c in zip(new, customers, strict=True)}
 
 
 def _create_for_identity(
@@ -183,6 +212,13 @@ def _create_for_identity(
         if winner is None:
             raise
         return winner, False
+    _announce_created(session, actor, customer, kind, normalized)
+    return customer, True
+
+
+def _announce_created(
+    session: Session, actor: Actor, customer: Customer, kind: str, normalized: str
+) -> None:
     audit.record(
         session,
         actor,
@@ -194,7 +230,6 @@ def _create_for_identity(
         session,
         CustomerChanged(customer_snapshot(customer), created=True, actor_user_id=actor.user_id),
     )
-    return customer, True
 
 
 def add_identity(actor: Actor, customer_id: int, kind: str, value: str) -> CustomerIdentity:
@@ -249,12 +284,29 @@ def create_organization(actor: Actor, name: str, domain: str | None = None) -> O
 def _organization_by_domain(session: Session, identities: list[tuple[str, str]]) -> int | None:
     """The organization whose domain is the domain of one of these email addresses: a new
     customer writing from ``@hanbit.kr`` joins 한빛상사 if its domain is hanbit.kr."""
-    domains = [value.rpartition("@")[2] for kind, value in identities if kind == IdentityKind.EMAIL]
-    if not domains:
-        return None
-    return session.scalar(
-        select(Organization.id).where(Organization.domain.in_(domains)).order_by(Organization.id)
-    )
+    found = _organizations_by_domain(session, identities)
+    return min(found.values()) if found else None
+
+
+def _organizations_by_domain(session: Session, identities: list[tuple[str, str]]) -> dict[str, int]:
+    """The organization of each email domain among ``identities`` that has one (the oldest
+    organization when two claim a domain)."""
+    domains = list({d for kind, value in identities if (d := _domain(kind, value))})
+    found: dict[str, int] = {}
+    for start in range(0, len(domains), 500):
+        rows = session.execute(
+            select(Organization.domain, Organization.id)
+            .where(Organization.domain.in_(domains[start : start + 500]))
+            .order_by(Organization.id)
+        )
+        for domain, organization_id in rows:
+            if domain is not None:
+                found.setdefault(domain, organization_id)
+    return found
+
+
+def _domain(kind: str, value: str) -> str | None:
+    return value.rpartition("@")[2] if kind == IdentityKind.EMAIL else None
 
 
 def _flush_identities(session: Session) -> None:
@@ -265,50 +317,73 @@ def _flush_identities(session: Session) -> None:
         raise Conflict(_l("This identity was just added to another customer.")) from exc
 
 
-_INSERT_CUSTOMER = insert(cast(Table, Customer.__table__)).returning(Customer.__table__.c.id)
-_INSERT_IDENTITY = insert(cast(Table, CustomerIdentity.__table__)).returning(
-    CustomerIdentity.__table__.c.id
+_INSERT_CUSTOMERS = insert(cast(Table, Customer.__table__)).returning(
+    Customer.__table__.c.id, sort_by_parameter_order=True
+)
+_INSERT_IDENTITIES = insert(cast(Table, CustomerIdentity.__table__)).returning(
+    CustomerIdentity.__table__.c.id, sort_by_parameter_order=True
 )
 
 
 def _insert_customer(
     session: Session, *, name: str, organization_id: int | None, identity: tuple[str, str, str]
 ) -> Customer:
-    """Write a new customer with one identity as two plain inserts, and return it as an ORM
-    object built from the values written: most new customers arrive with an email, in bulk,
-    where the unit of work cost more than the rest of the ticket."""
+    return _insert_customers(session, [(name, organization_id, identity)])[0]
+
+
+def _insert_customers(
+    session: Session, new: Sequence[tuple[str, int | None, tuple[str, str, str]]]
+) -> list[Customer]:
+    """Write new customers, each with one identity ``(kind, normalized, display)``, as two
+    plain inserts, and return them as ORM objects built from the values written: most new
+    customers arrive with an email, in bulk, where the unit of work cost more than the rest
+    of the ticket."""
     now = utcnow()
-    values: dict[str, Any] = {
-        "name": name,
-        "organization_id": organization_id,
-        "locale": None,
-        "tier": None,
-        "merged_into_id": None,
-        "owner_id": None,
-        "attributes": {},
-        "created_at": now,
-        "updated_at": now,
-    }
+    rows: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "organization_id": organization_id,
+            "locale": None,
+            "tier": None,
+            "merged_into_id": None,
+            "owner_id": None,
+            "attributes": {},
+            "created_at": now,
+            "updated_at": now,
+        }
+        for name, organization_id, _ in new
+    ]
     connection = session.connection()
-    values["id"] = connection.execute(_INSERT_CUSTOMER, values).scalar_one()
-    kind, normalized, display = identity
-    identity_values = {
-        "customer_id": values["id"],
-        "kind": kind,
-        "value": normalized,
-        "display": display,
-        "created_at": now,
-    }
-    identity_values["id"] = connection.execute(_INSERT_IDENTITY, identity_values).scalar_one()
-    row = CustomerIdentity(**identity_values)
-    customer = Customer(**values)
-    for obj in (customer, row):
-        make_transient_to_detached(obj)
-        session.add(obj)
-    set_committed_value(customer, "identities", [row])
-    set_committed_value(customer, "tags", [])
-    set_committed_value(row, "customer", customer)
-    return customer
+    for values, customer_id in zip(
+        rows, connection.execute(_INSERT_CUSTOMERS, rows).scalars(), strict=True
+    ):
+        values["id"] = customer_id
+    identities: list[dict[str, Any]] = [
+        {
+            "customer_id": values["id"],
+            "kind": kind,
+            "value": normalized,
+            "display": display,
+            "created_at": now,
+        }
+        for values, (_, _, (kind, normalized, display)) in zip(rows, new, strict=True)
+    ]
+    for values, identity_id in zip(
+        identities, connection.execute(_INSERT_IDENTITIES, identities).scalars(), strict=True
+    ):
+        values["id"] = identity_id
+    customers = []
+    for values, identity_values in zip(rows, identities, strict=True):
+        identity = CustomerIdentity(**identity_values)
+        customer = Customer(**values)
+        for obj in (customer, identity):
+            make_transient_to_detached(obj)
+            session.add(obj)
+        set_committed_value(customer, "identities", [identity])
+        set_committed_value(customer, "tags", [])
+        set_committed_value(identity, "customer", customer)
+        customers.append(customer)
+    return customers
 
 
 # Built once: every inbound message and most new tickets resolve an identity.

@@ -154,3 +154,48 @@ def test_new_email_customers_join_the_organization_of_their_domain(app):
         SYSTEM, name="Lee", identities=[("phone", "010-5555-9999"), ("email", "lee@hanbit.kr")]
     )
     assert listed.organization_id == hanbit.id
+
+
+def test_customers_resolved_together_are_created_once_each_in_order(app):
+    hanbit = customers.create_organization(SYSTEM, "한빛상사", domain="hanbit.kr")
+    known, _ = customers.resolve_customer(SYSTEM, "email", "park@example.kr")
+    found = customers.resolve_customers(
+        SYSTEM,
+        [
+            ("email", "Kim@Hanbit.kr", "김민수"),
+            ("email", "park@example.kr", None),
+            ("email", "kim@hanbit.kr", "Someone else"),
+            ("phone", "010-5555-1234", None),
+        ],
+    )
+    assert found[1].id == known.id and found[0].id == found[2].id
+    assert found[0].name == "김민수" and found[0].organization_id == hanbit.id
+    assert found[3].organization_id is None and found[3].id not in (found[0].id, known.id)
+    assert [i.value for i in found[0].identities] == ["kim@hanbit.kr"]
+
+
+def test_an_identity_claimed_meanwhile_resolves_to_its_owner_in_a_batch(app, monkeypatch):
+    """Another request creates one of the batch's customers after the batch looked: the
+    batch's insert fails, and each identity is then created alone or found."""
+    lookup = customers._organizations_by_domain
+    claimed: list[int] = []
+
+    def claim_first(session, identities):
+        if not claimed:  # as if another request committed this customer just now
+            rival = customers._insert_customer(
+                session,
+                name="Rival",
+                organization_id=None,
+                identity=("email", "lee@x.kr", "lee@x.kr"),
+            )
+            claimed.append(rival.id)
+        return lookup(session, identities)
+
+    monkeypatch.setattr(customers, "_organizations_by_domain", claim_first)
+    found = customers.resolve_customers(
+        SYSTEM, [("email", "kim@x.kr", "Kim"), ("email", "lee@x.kr", "Lee")]
+    )
+    assert found[1].id == claimed[0] and found[1].name == "Rival"
+    assert found[0].name == "Kim" and found[0].id != claimed[0]
+    db.session.expire_all()
+    assert customers.find_customer(SYSTEM, "email", "kim@x.kr").id == found[0].id
