@@ -489,3 +489,19 @@ def test_customer_messages_in_one_call_refuse_a_closed_ticket_in_its_place(app):
     assert [m.body_text for m in (added[0], added[2])] == ["a", "c"]
     assert db.session.get(Ticket, first.id).message_count == 3
     assert db.session.get(Ticket, second.id).message_count == 1
+
+
+def test_one_refused_follow_up_does_not_keep_the_others_of_its_batch_out(channel, app):
+    app.config["HELPDESK"].email_max_bytes = 5_000_000  # the mail is accepted, then
+    huge = "가" * 1_000_001  # refused by the service: over its message body limit
+    first = email_ingest.ingest(channel.id, 1, mail(message_id="a@x"))
+    batch = [
+        (2, mail(body="one", message_id="r1@x", in_reply_to="a@x")),
+        (3, mail(body=huge, message_id="r2@x", in_reply_to="a@x")),
+        (4, mail(body="three", message_id="r3@x", in_reply_to="a@x")),
+    ]
+    results = email_ingest.ingest_batch(channel.id, batch)
+    assert [r.outcome for r in results] == ["appended", "quarantined", "appended"]
+    bodies = [m.body_text.strip() for m in ticket_messages(first.ticket_id)]
+    assert bodies == ["Please help.", "one", "three"]
+    assert db.session.get(Ticket, first.ticket_id).message_count == 3
