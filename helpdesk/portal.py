@@ -46,6 +46,7 @@ from .services.errors import Invalid, NotFound
 from .services.permissions import SYSTEM
 from .services.portal_auth import PortalCustomer
 from .services.ticket_create import create_ticket
+from .web_uploads import uploaded_files
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ POPULAR = 5
 RELATED = 5
 REMEMBERED = 100  # ids kept per list in the session cookie (it must stay well under 4 KB)
 LIMITS = {"name": 100, "email": 254, "subject": 200, "message": 5000}
+MAX_FILES = 5  # per message sent from the portal (each within the attachment size limit)
 HONEYPOT = "website"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 LANGUAGES = {"ko": "한국어", "en": "English"}
@@ -253,6 +255,9 @@ def contact(locale: str):  # type: ignore[no-untyped-def]
             session.pop("portal_ticket", None)
             return redirect(url_for("portal.thanks", locale=locale))
         errors = _contact_errors(values)
+        files = uploaded_files()
+        if len(files) > MAX_FILES:
+            errors["attachments"] = _l("Attach at most %(max)s files.", max=MAX_FILES)
         if not errors:
             try:
                 ticket = create_ticket(
@@ -262,10 +267,11 @@ def contact(locale: str):  # type: ignore[no-untyped-def]
                     channel=Channel.WEB,
                     customer_identity=("email", values["email"]),
                     customer_name=values["name"],
+                    attachments=files,
                 )
             except Invalid as exc:
                 field = next(iter(exc.fields or {}), "")
-                key = field if field in LIMITS else "form"
+                key = field if field in (*LIMITS, "attachments") else "form"
                 errors[key] = exc.message
             else:
                 session["portal_ticket"] = ticket.number
@@ -277,6 +283,7 @@ def contact(locale: str):  # type: ignore[no-untyped-def]
         values=values,
         errors=errors,
         limits=LIMITS,
+        max_files=MAX_FILES,
         honeypot=HONEYPOT,
     )
 

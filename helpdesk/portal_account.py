@@ -36,6 +36,7 @@ from .portal import (
     EMAIL,
     LIMITS,
     LOCALE,
+    MAX_FILES,
     _render,
     bp,
     forget_customer,
@@ -46,6 +47,7 @@ from .services import attachments, portal_auth, portal_tickets
 from .services.errors import Conflict, Invalid, NotFound
 from .services.messages import add_customer_message
 from .services.permissions import Actor
+from .web_uploads import uploaded_files
 
 SIGN_IN_RATE_LIMIT = "5 per minute;30 per hour"  # per IP; app config PORTAL_SIGN_IN_RATE_LIMIT
 ACCOUNT = f"/{LOCALE}/account"
@@ -202,6 +204,7 @@ def _ticket_page(locale: str, actor: Actor, number: int, body: str = "", error: 
             body=body,
             error=error,
             limits=LIMITS,
+            max_files=MAX_FILES,
         )
     )
 
@@ -216,18 +219,26 @@ def my_ticket(locale: str, actor: Actor, number: int):  # type: ignore[no-untype
 @customer_required
 def reply(locale: str, actor: Actor, number: int):  # type: ignore[no-untyped-def]
     body = request.form.get("body", "").strip()
+    files = uploaded_files()
     with force_locale(locale):
         if not body:
             return _ticket_page(locale, actor, number, body, _("Write your message first."))
         if len(body) > LIMITS["message"]:
             error = _("At most %(max)s characters.", max=LIMITS["message"])
             return _ticket_page(locale, actor, number, body, error)
+        if len(files) > MAX_FILES:
+            error = _("Attach at most %(max)s files.", max=MAX_FILES)
+            return _ticket_page(locale, actor, number, body, error)
         try:
             found = portal_tickets.conversation(actor, number)
-            add_customer_message(actor, found.ticket.id, body_text=body, kind="web")
+            add_customer_message(
+                actor, found.ticket.id, body_text=body, attachments=files, kind="web"
+            )
         except NotFound:
             return _page(locale, "portal/error.html", 404, code=404, message=None)
-        except (Conflict, Invalid):
+        except Invalid as exc:  # e.g. a file over the size limit
+            return _ticket_page(locale, actor, number, body, str(exc.message))
+        except Conflict:
             # Closed or merged meanwhile: the page explains what to do instead.
             return _ticket_page(
                 locale, actor, number, body, _("This request can no longer be answered here.")

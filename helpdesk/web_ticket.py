@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Optional
+from wtforms.validators import AnyOf, Optional
 
 from .extensions import db
 from .labels import translated_labels
@@ -40,11 +40,12 @@ from .services.permissions import Permission, can
 from .services.sla_countdown import target_rows, ticket_countdown
 from .services.ticket_queries import TicketFilter, list_tickets
 from .services.ticket_timeline import ticket_timeline
+from .web_uploads import uploaded_files
 from .webui import SETTABLE_STATUSES, bell, bp, me
 
 
 class MessageForm(FlaskForm):
-    body = TextAreaField(validators=[DataRequired()])
+    body = TextAreaField()  # may be empty when files are attached
     kind = StringField(default="reply", validators=[AnyOf(["reply", "note"])])
     # The newest message on the author's screen: a reply is refused if others wrote since.
     seen_message_id = IntegerField(validators=[Optional()])
@@ -167,22 +168,31 @@ def _render_ticket(ticket: Ticket, message_form: MessageForm, status_code: int =
 def post_message(number: int):  # type: ignore[no-untyped-def]
     ticket = tickets.get_ticket_by_number(me(), number)
     form = MessageForm()
-    if not form.validate_on_submit():
+    files = uploaded_files()
+    if not form.validate_on_submit() or not ((form.body.data or "").strip() or files):
         flash(_("Write a message first."), "error")
-    elif form.kind.data == "note":
-        messages.add_note(me(), ticket.id, body_text=form.body.data)
-        flash(_("Internal note added."), "success")
-    else:
-        try:
+        return redirect(url_for("web.ticket_page", number=number))
+    try:
+        if form.kind.data == "note":
+            messages.add_note(me(), ticket.id, body_text=form.body.data, attachments=files)
+            flash(_("Internal note added."), "success")
+        else:
             messages.reply_to_ticket(
-                me(), ticket.id, body_text=form.body.data, seen_message_id=form.seen_message_id.data
+                me(),
+                ticket.id,
+                body_text=form.body.data,
+                attachments=files,
+                seen_message_id=form.seen_message_id.data,
             )
-        except RepliedMeanwhile as exc:
-            # Keep the draft and show the conversation as it is now; sending again goes through.
-            flash(exc.message, "warning")
-            form.seen_message_id.data = form.seen_message_id.raw_data = None  # now seen
-            return _render_ticket(ticket, form, 409)
-        flash(_("Reply sent."), "success")
+            flash(_("Reply sent."), "success")
+    except RepliedMeanwhile as exc:
+        # Keep the draft and show the conversation as it is now; sending again goes through.
+        flash(exc.message, "warning")
+        form.seen_message_id.data = form.seen_message_id.raw_data = None  # now seen
+        return _render_ticket(ticket, form, 409)
+    except Invalid as exc:  # e.g. a file over the attachment limit: keep the draft
+        flash(exc.message, "error")
+        return _render_ticket(ticket, form, 422)
     return redirect(url_for("web.ticket_page", number=number))
 
 

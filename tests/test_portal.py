@@ -253,3 +253,24 @@ def test_the_contact_form_is_rate_limited_per_address(app, client):
     assert "Retry-After" in limited.headers
     assert client.get("/help/ko/contact").status_code == 200  # reading is not limited
     assert _tickets() == 0
+
+
+def test_the_contact_form_takes_files_up_to_its_limit(app, client):
+    from io import BytesIO
+
+    def files(n: int) -> list[tuple[BytesIO, str]]:
+        return [(BytesIO(f"사진 {i}".encode()), f"영수증 {i}.png") for i in range(n)]
+
+    too_many = _contact(client, "/help/en/contact", attachments=files(6))  # type: ignore[arg-type]
+    assert too_many.status_code == 422 and _tickets() == 0
+    assert 'id="attachments-error">Attach at most 5 files.' in unescape(too_many.get_data(True))
+
+    sent = _contact(client, attachments=files(2))  # type: ignore[arg-type]
+    assert sent.status_code == 302
+    db.session.rollback()
+    ticket = db.session.scalars(select(Ticket)).one()
+    message = db.session.scalars(select(Message).where(Message.ticket_id == ticket.id)).one()
+    assert [(a.filename, a.size) for a in message.attachments] == [
+        ("영수증 0.png", len("사진 0".encode())),
+        ("영수증 1.png", len("사진 1".encode())),
+    ]

@@ -267,3 +267,29 @@ def test_a_merged_ticket_points_to_the_one_it_was_merged_into(app, client, chann
     assert f"This request was combined with request #{second.number}." in page
     assert f'href="/help/en/account/tickets/{second.number}"' in page
     assert 'name="body"' not in page
+
+
+def test_a_reply_from_the_portal_carries_files_within_the_limits(app, client, channel):
+    from io import BytesIO
+
+    kim = make_customer(name="Kim", email="kim@example.kr")
+    ticket = make_ticket(kim, subject="Broken screen")
+    _sign_in(client, "kim@example.kr")
+    path = f"/help/en/account/tickets/{ticket.number}"
+
+    app.config["HELPDESK"].attachment_max_bytes = 1_000
+    big = post_form(
+        client, path, {"body": "photo", "attachments": (BytesIO(b"x" * 2_000), "a.jpg")}
+    )
+    assert big.status_code == 422 and "the limit is 1000 bytes" in _text(big)
+    assert "photo" in _text(big)  # the draft is kept
+
+    sent = post_form(
+        client,
+        path,
+        {"body": "Here is the photo.", "attachments": (BytesIO(b"\xff\xd8jpeg"), "화면.jpg")},
+    )
+    assert sent.headers["Location"] == f"{path}#latest"
+    page = _text(client.get(path))
+    download = re.search(r'href="(/help/en/account/attachments/\d+)">화면.jpg', page)
+    assert download and client.get(download.group(1)).data == b"\xff\xd8jpeg"

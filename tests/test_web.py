@@ -532,3 +532,42 @@ def test_knowledge_base_search_for_the_composer(app, client):
     assert client.get(f"/composer/kb/{public_id}/en").status_code == 404
     empty = client.get("/composer/kb?q=")
     assert empty.status_code == 400 and empty.get_json()["items"] == []
+
+
+def test_the_composer_sends_files_with_a_reply_and_keeps_the_draft_when_one_is_too_big(app, client):
+    from io import BytesIO
+
+    agent = make_user(name="Jimin")
+    ticket = make_ticket()
+    login(client, agent.email)
+    path = f"/tickets/{ticket.number}"
+    assert 'enctype="multipart/form-data"' in client.get(path).get_data(as_text=True)
+
+    app.config["HELPDESK"].attachment_max_bytes = 1_000
+    big = client.post(
+        f"{path}/messages",
+        data={
+            "body": "견적서를 보내드립니다.",
+            "kind": "reply",
+            "csrf_token": csrf_token(client, path),
+            "attachments": (BytesIO(b"x" * 2_000), "견적서.pdf"),
+        },
+    )
+    assert big.status_code == 422
+    page = big.get_data(as_text=True)
+    assert "the limit is 1000 bytes" in page and "견적서를 보내드립니다." in page
+
+    only_file = client.post(
+        f"{path}/messages",
+        data={
+            "body": "",
+            "kind": "note",
+            "csrf_token": csrf_token(client, path),
+            "attachments": [(BytesIO(b"%PDF-1"), "견적서.pdf"), (BytesIO(b"a,b"), "list.csv")],
+        },
+    )
+    assert only_file.status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    links = re.findall(r'href="(/attachments/\d+)">([^<]+)</a>', page)
+    assert [name for _, name in links] == ["견적서.pdf", "list.csv"]
+    assert client.get(links[0][0]).data == b"%PDF-1"

@@ -74,6 +74,7 @@ def init_api(app: Flask) -> None:
 
     blueprints = (
         tickets.blp,
+        tickets.attachments_blp,
         customers.blp,
         organizations.blp,
         users.blp,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC
 from typing import Any
 
@@ -11,6 +13,7 @@ from webargs.fields import DelimitedList
 
 from ..models import PRIORITY_NAMES, Channel, IdentityKind, Role, Status
 from ..services import ticket_reads
+from ..services.attachments import UploadedFile
 from ..services.customer_fields import tag_names
 from ..services.customer_timeline import TIMELINE_KINDS
 from ..services.ticket_queries import MAX_LIMIT, SORTS
@@ -130,6 +133,41 @@ class CustomerRefArgs(ma.Schema):
     name = fields.Str(validate=validate.Length(max=200))
 
 
+MAX_UPLOADS = 20  # files per message sent through the API
+
+
+class AttachmentUploadSchema(ma.Schema):
+    """A file sent with a message, its content in base64; loads as an ``UploadedFile``."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    filename = fields.Str(required=True, validate=validate.Length(1, 255))
+    content_type = fields.Str(
+        load_default="application/octet-stream", validate=validate.Length(1, 127)
+    )
+    content_base64 = fields.Str(
+        required=True, metadata={"description": "The file's bytes, base64 (RFC 4648)"}
+    )
+
+    @ma.post_load
+    def _decode(self, data: dict[str, Any], **_: Any) -> UploadedFile:
+        try:
+            content = base64.b64decode(data["content_base64"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ma.ValidationError("Not valid base64.", "content_base64") from exc
+        return UploadedFile(data["filename"], data["content_type"], content)
+
+
+def _uploads() -> fields.List:
+    return fields.List(
+        fields.Nested(AttachmentUploadSchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_UPLOADS),
+        metadata={"description": f"Files to attach (at most {MAX_UPLOADS})"},
+    )
+
+
 class TicketCreateSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -146,12 +184,13 @@ class TicketCreateSchema(ma.Schema):
     group_id = fields.Int(allow_none=True)
     assignee_id = fields.Int(allow_none=True)
     tags = fields.List(fields.Str(validate=validate.Length(1, 64)), load_default=list)
+    attachments = _uploads()
 
     @ma.validates_schema
     def _one_customer(self, data: dict[str, Any], **_: Any) -> None:
         if ("customer_id" in data) == ("customer" in data):
             raise ma.ValidationError("Give exactly one of customer_id and customer.", "customer")
-        if not data.get("body") and not data.get("body_html"):
+        if not data.get("body") and not data.get("body_html") and not data.get("attachments"):
             raise ma.ValidationError("The first message needs a body.", "body")
 
 
@@ -264,10 +303,15 @@ class ReplySchema(ma.Schema):
     seen_message_id = fields.Int(
         metadata={"description": "Refuse (409 replied_meanwhile) if newer public messages exist"}
     )
+    attachments = _uploads()
 
     @ma.validates_schema
     def _some_body(self, data: dict[str, Any], **_: Any) -> None:
-        if not (data.get("body") or "").strip() and not data.get("body_html"):
+        if (
+            not (data.get("body") or "").strip()
+            and not data.get("body_html")
+            and not data.get("attachments")
+        ):
             raise ma.ValidationError("A body is required.", "body")
 
 

@@ -1,16 +1,17 @@
-"""``/api/v1/tickets``: list, create, read, change, merge; messages, replies and notes."""
+"""``/api/v1/tickets``: list, create, read, change, merge; messages, replies and notes; and
+``/api/v1/attachments`` to download their files."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, url_for
+from flask import Response, jsonify, send_file, url_for
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from ..models import Priority
-from ..services import audit, follows, messages, ticket_reads, tickets
+from ..services import attachments, audit, follows, messages, ticket_reads, tickets
 from ..services.errors import Invalid
 from ..services.ticket_queries import TicketFilter, TicketPage, list_tickets
 from .auth import actor, authenticate_request
@@ -32,6 +33,10 @@ blp = Blueprint(
     "tickets", __name__, url_prefix="/tickets", description="Tickets and their conversation"
 )
 blp.before_request(authenticate_request)
+attachments_blp = Blueprint(
+    "attachments", __name__, url_prefix="/attachments", description="Files of messages"
+)
+attachments_blp.before_request(authenticate_request)
 
 
 _DATES = ("created_at", "updated_at", "first_response_at", "solved_at", "last_customer_message_at")
@@ -111,6 +116,7 @@ class Tickets(MethodView):
             group_id=data.get("group_id"),
             assignee_id=data.get("assignee_id"),
             tags=data["tags"],
+            attachments=data["attachments"],
         )
         # created with its customer, group, assignee and tags loaded
         return ticket, {"Location": url_for("tickets.TicketItem", ticket_id=ticket.id)}
@@ -162,6 +168,7 @@ class TicketReplies(MethodView):
             ticket_id,
             body_text=data.get("body"),
             body_html=data.get("body_html"),
+            attachments=data["attachments"],
             status=data.get("status"),
             expected_version=data.get("version"),
             seen_message_id=data.get("seen_message_id"),
@@ -175,7 +182,11 @@ class TicketNotes(MethodView):
     def post(self, data: dict[str, Any], ticket_id: int) -> Any:
         """An internal note, never shown to the customer."""
         return messages.add_note(
-            actor(), ticket_id, body_text=data.get("body"), body_html=data.get("body_html")
+            actor(),
+            ticket_id,
+            body_text=data.get("body"),
+            body_html=data.get("body_html"),
+            attachments=data["attachments"],
         )
 
 
@@ -200,3 +211,20 @@ class TicketFollow(MethodView):
     def delete(self, ticket_id: int) -> None:
         """Stop following this ticket."""
         follows.unfollow(actor(), ticket_id=ticket_id)
+
+
+@attachments_blp.route("/<int:attachment_id>")
+class AttachmentFile(MethodView):
+    @attachments_blp.response(
+        200, content_type="application/octet-stream", description="The file's bytes"
+    )
+    def get(self, attachment_id: int) -> Any:
+        """Download a file of a message (its id is in the message's `attachments`)."""
+        found = attachments.get_attachment(actor(), attachment_id)
+        return send_file(
+            attachments.blob_path(found.sha256),
+            mimetype=found.content_type,
+            as_attachment=True,
+            download_name=found.filename,
+            max_age=0,
+        )

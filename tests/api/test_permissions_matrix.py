@@ -41,8 +41,10 @@ from helpdesk.services import (
     email_ingest,
     kb_articles,
     kb_categories,
+    messages,
     sla_admin,
 )
+from helpdesk.services.attachments import UploadedFile
 from helpdesk.services.permissions import SYSTEM, Actor
 from tests.api.helpers import API, assert_error, bearer
 from tests.email_helpers import make_channel
@@ -73,6 +75,7 @@ class World:
     n: int
     note: int = 0  # a profile note written by another agent
     organization: int = 0
+    attachment: int = 0  # a file of an internal note on ``ticket``
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ ENDPOINTS = [
     ),
     Endpoint("POST", "/tickets/{ticket}/notes", 201, body=lambda w: {"body": "Internal"}),
     Endpoint("GET", "/tickets/{ticket}/history", 200),
+    Endpoint("GET", "/attachments/{attachment}", 200),
     Endpoint("GET", "/customers", 200, query=lambda w: {"kind": "email", "value": w.email}),
     Endpoint(
         "POST",
@@ -360,8 +364,15 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
     words = {"title": f"Article {n}", "body": "Text"}
     kb_published = kb_articles.save_article(SYSTEM, {"translations": {"ko": words}})
     kb_articles.publish(SYSTEM, kb_published.id)
+    ticket = make_ticket(customer).id
+    noted = messages.add_note(
+        Actor.of(make_user()),
+        ticket,
+        body_text="See the file",
+        attachments=[UploadedFile("quote.pdf", "application/pdf", b"%PDF-1")],
+    )
     world = World(
-        ticket=make_ticket(customer).id,
+        ticket=ticket,
         other_ticket=make_ticket(customer).id,
         customer=customer.id,
         email=email,
@@ -389,6 +400,7 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
         n=n,
         note=customer_notes.add_note(Actor.of(make_user()), customer.id, "Matrix note").id,
         organization=customers.create_organization(SYSTEM, f"Matrix org {n}").id,
+        attachment=noted.attachments[0].id,
     )
     headers = {} if role == "anonymous" else bearer(token_for(make_user(role)))
     body = endpoint.body(world) if endpoint.body else None

@@ -1050,3 +1050,59 @@ def test_customer_search_refuses_unknown_parameters(app, client):
     response = client.get("/api/v1/customers?kind=email&value=a@b.co&vlaue=x", headers=headers)
     assert response.status_code == 422
     assert "vlaue" in response.get_json()["error"]["fields"]
+
+
+def _file(name: str, content: bytes, content_type: str = "application/pdf") -> dict[str, str]:
+    return {
+        "filename": name,
+        "content_type": content_type,
+        "content_base64": base64.b64encode(content).decode(),
+    }
+
+
+def test_replies_notes_and_new_tickets_take_files_and_they_download(client, headers):
+    customer = make_customer()
+    created = client.post(
+        f"{API}/tickets",
+        headers=headers,
+        json={
+            "subject": "Invoice",
+            "customer_id": customer.id,
+            "attachments": [_file("청구서.pdf", b"%PDF-1 invoice")],
+        },
+    )
+    assert created.status_code == 201
+    ticket_id = created.get_json()["id"]
+    reply = client.post(
+        f"{API}/tickets/{ticket_id}/replies",
+        headers=headers,
+        json={"body": "Corrected.", "attachments": [_file("fixed.pdf", b"%PDF-1 fixed")]},
+    )
+    note = client.post(
+        f"{API}/tickets/{ticket_id}/notes",
+        headers=headers,
+        json={"attachments": [_file("calc.csv", b"a,b", "text/csv")]},
+    )
+    assert reply.status_code == 201 and note.status_code == 201
+    conversation = client.get(f"{API}/tickets/{ticket_id}/messages", headers=headers).get_json()
+    files = [(a["filename"], a["size"]) for m in conversation for a in m["attachments"]]
+    assert files == [("청구서.pdf", 14), ("fixed.pdf", 12), ("calc.csv", 3)]
+    attachment_id = note.get_json()["attachments"][0]["id"]
+    download = client.get(f"{API}/attachments/{attachment_id}", headers=headers)
+    assert download.status_code == 200 and download.data == b"a,b"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert_error(client.get(f"{API}/attachments/999999", headers=headers), 404, "not_found")
+
+
+def test_files_that_are_not_base64_too_many_or_too_big_are_refused(app, client, headers):
+    ticket_id = make_ticket().id
+    path = f"{API}/tickets/{ticket_id}/replies"
+    bad = {"body": "x", "attachments": [{"filename": "a.txt", "content_base64": "%%%"}]}
+    assert_error(client.post(path, headers=headers, json=bad), 422, "invalid", "attachments")
+    many = {"body": "x", "attachments": [_file(f"{n}.txt", b"x") for n in range(21)]}
+    assert_error(client.post(path, headers=headers, json=many), 422, "invalid", "attachments")
+    app.config["HELPDESK"].attachment_max_bytes = 10
+    big = {"body": "x", "attachments": [_file("big.bin", b"x" * 11)]}
+    error = assert_error(client.post(path, headers=headers, json=big), 422, "invalid")
+    assert "limit is 10 bytes" in error["message"]
+    assert len(messages.list_messages(SYSTEM, ticket_id)) == 1
