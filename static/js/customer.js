@@ -1,6 +1,7 @@
 // The customer profile, live: whoever has it open sees new messages on any of the customer's
 // tickets, profile notes (added, edited, deleted), business events pushed in from outside and
-// changes to the profile fields (tags, account manager, tier, attributes) as they happen.
+// changes to the profile fields (tags, account manager, tier, attributes) and SLA breaches on
+// the customer's tickets as they happen.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("customer-config").textContent);
@@ -201,6 +202,46 @@
     }
   }
 
+  // An SLA breach on one of the customer's tickets: the event names the ticket, not the
+  // breached target, so the entries come from the profile page as the server renders it now
+  // (the same markup and language as on load), and the ones not shown yet are placed.
+  let breachFetch = null;
+  let breachAgain = false;
+  function onTicketUpdated(payload) {
+    const sla = payload.changes && payload.changes.sla;
+    if (payload.ticket.customer_id !== config.customer_id) return;
+    if (!Array.isArray(sla) || String(sla[1] || "").indexOf("breach:") !== 0) return;
+    const counter = document.querySelector('[data-summary="breached"]');
+    if (counter) counter.textContent = String((parseInt(counter.textContent, 10) || 0) + 1);
+    if (config.kind === "all" || config.kind === "sla") refreshBreaches();
+  }
+
+  function refreshBreaches() {
+    if (breachFetch) {  // the page may have been rendered before this breach: once more after
+      breachAgain = true;
+      return;
+    }
+    breachFetch = fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        fresh.querySelectorAll("article.sla-breach[data-entry]").forEach(function (article) {
+          if (timeline.querySelector('[data-entry="' + article.dataset.entry + '"]')) return;
+          const time = article.querySelector("header time");
+          article.classList.add("fresh");
+          placed(document.importNode(article, true), time ? time.dateTime : new Date().toISOString());
+        });
+      })
+      .catch(function () { /* the entry appears on the next load */ })
+      .finally(function () {
+        breachFetch = null;
+        if (breachAgain) {
+          breachAgain = false;
+          refreshBreaches();
+        }
+      });
+  }
+
   function join() {
     socket.emit("subscribe", { room: room }, function (answer) {
       if (answer && answer.ok) document.documentElement.dataset.customerRoom = "joined";
@@ -218,4 +259,5 @@
     if (payload.event.customer_id === config.customer_id) onEvent(payload);
   });
   socket.on("customer.changed", onCustomer);
+  socket.on("ticket.updated", onTicketUpdated);
 })();

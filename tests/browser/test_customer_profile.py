@@ -92,3 +92,36 @@ def test_a_note_tag_and_order_added_by_others_appear_live_on_the_open_profile(
     expect(rep.locator(".customer-events li").first).to_contain_text("주문 #2026-1123")
     screenshot(rep, "customer-profile")
     context.close()
+
+
+def test_an_sla_breach_appears_live_on_the_open_profile(app, browser, live_server):
+    from datetime import UTC, datetime, timedelta
+
+    from helpdesk.services import sla_admin, sla_ticker
+    from helpdesk.services.permissions import SYSTEM
+
+    always = sla_admin.save_calendar(SYSTEM, {"name": "24/7", "always_open": True})
+    sla_admin.save_policy(
+        SYSTEM, {"name": "Fast", "calendar_id": always.id, "first_response_minutes": 5}
+    )
+    sales = make_user("sales", name="Park Seojun", locale="en")
+    customer = make_customer(name="이수진")
+    ticket = make_ticket(customer, subject="결제 오류", body_text="결제가 안 됩니다.")
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    rep = context.new_page()
+    sign_in(rep, live_server, sales.email)
+    rep.goto(f"{live_server.url}/customers/{customer.id}")
+    rep.locator("html[data-customer-room=joined]").wait_for(state="attached")
+    expect(rep.locator(".summary [data-summary=breached]")).to_have_text("0")
+    expect(rep.locator(".timeline article.sla-breach")).to_have_count(0)
+
+    result = sla_ticker.tick(datetime.now(UTC) + timedelta(minutes=6))  # nobody answered
+    assert result.breaches == 1
+
+    breach = rep.locator(".timeline article.sla-breach")
+    expect(breach).to_have_count(1, timeout=5000)
+    expect(breach).to_contain_text("SLA breached")
+    expect(breach.locator(".on-ticket")).to_have_text(f"#{ticket.number} 결제 오류")
+    expect(rep.locator(".summary [data-summary=breached]")).to_have_text("1")
+    context.close()
