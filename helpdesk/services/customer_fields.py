@@ -24,6 +24,7 @@ from ..models import Customer, Tag, User, customer_tags, utcnow
 from . import audit
 from .errors import Conflict, Invalid, NotFound
 from .permissions import Actor, Permission, require
+from .sla_ticker import rematch_customer
 from .snapshots import customer_snapshot
 from .ticket_fields import normalize_tags, tag_rows
 from .transaction import current_session, transaction
@@ -260,6 +261,8 @@ def update_profile(
         if diff:
             customer.updated_at = utcnow()
             audit.record(session, actor, "customer.updated", customer_id=customer.id, changes=diff)
+            if "tier" in diff:  # SLA policies may match on it
+                rematch_customer(session, customer.id)
             publish(
                 session,
                 CustomerChanged(profile_snapshot(customer), actor_user_id=actor.user_id),

@@ -240,18 +240,37 @@ def rematch(*, limit: int = REMATCH_BATCH) -> int:
             )
         )
         if ids:
-            now = utcnow()
-            tickets = session.scalars(
-                select(Ticket)
-                .options(*TICKET_LOAD)
-                .where(Ticket.id.in_(ids))
-                .order_by(Ticket.id)
-                .with_for_update(of=Ticket)
-                .execution_options(populate_existing=True)
-            ).unique()
-            for ticket in tickets:
-                if update_clock(session, ticket, now, rematch=True):
-                    changes: dict[str, list[Any]] = {"sla": [None, "rematched"]}
-                    publish(session, TicketUpdated(ticket_snapshot(ticket), changes))
+            _rematch_where(session, Ticket.id.in_(ids))
         _set_counter(session, _REMATCH_CURSOR, ids[-1] if len(ids) == limit else -1)
         return len(ids)
+
+
+def rematch_customer(session: Session, customer_id: int) -> int:
+    """Re-match a customer's open tickets in the caller's transaction, after a change of what
+    policies match on (the customer's tier): a customer made VIP gets the VIP targets on the
+    tickets already open, not only on the next one. Returns how many were re-matched."""
+    return _rematch_where(
+        session,
+        Ticket.customer_id == customer_id,
+        Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+        Ticket.merged_into_id.is_(None),
+    )
+
+
+def _rematch_where(session: Session, *conditions: Any) -> int:
+    now = utcnow()
+    tickets = session.scalars(
+        select(Ticket)
+        .options(*TICKET_LOAD)
+        .where(*conditions)
+        .order_by(Ticket.id)
+        .with_for_update(of=Ticket)
+        .execution_options(populate_existing=True)
+    ).unique()
+    count = 0
+    for ticket in tickets:
+        count += 1
+        if update_clock(session, ticket, now, rematch=True):
+            changes: dict[str, list[Any]] = {"sla": [None, "rematched"]}
+            publish(session, TicketUpdated(ticket_snapshot(ticket), changes))
+    return count

@@ -441,3 +441,38 @@ def test_two_processes_creating_the_first_rules_at_once_both_succeed(app):
         thread.join()
     assert errors == []
     assert sorted(c.name for c in sla_admin.list_calendars(SYSTEM)) == ["A", "B"]
+
+
+def test_a_customer_made_vip_gets_the_vip_targets_on_tickets_already_open(policies):
+    from helpdesk.services import customer_fields
+    from tests.factories import make_customer
+
+    vip = sla_admin.save_policy(
+        SYSTEM,
+        {
+            "name": "VIP",
+            "position": 5,
+            "calendar_id": policies["calendar"].id,
+            "conditions": {"customer_tiers": ["vip"]},
+            "first_response_minutes": 15,
+        },
+    )
+    customer = make_customer(name="한빛상사 김대표")
+    with time_machine.travel(kst("2026-11-23", "10:00"), tick=False):
+        open_ticket = make_ticket(customer)
+        solved = make_ticket(customer)
+        tickets.set_status(SYSTEM, solved.id, "solved")
+    assert fresh(open_ticket.id).sla_policy_id == policies["standard"].id
+
+    # Promoted at 10:05: the open ticket is re-matched; its first response was due at 11:00
+    # under Standard and is now due 15 minutes after it came in, at 10:15.
+    with time_machine.travel(kst("2026-11-23", "10:05"), tick=False):
+        customer_fields.update_profile(SYSTEM, customer.id, {"tier": "vip"})
+    row = fresh(open_ticket.id)
+    assert row.sla_policy_id == vip.id
+    assert row.sla_due_at == kst("2026-11-23", "10:15")
+    assert fresh(solved.id).sla_policy_id == policies["standard"].id  # done: left as it was
+
+    with time_machine.travel(kst("2026-11-23", "10:06"), tick=False):
+        customer_fields.update_profile(SYSTEM, customer.id, {"tier": None})
+    assert fresh(open_ticket.id).sla_policy_id == policies["standard"].id
