@@ -39,6 +39,7 @@ from . import audit, search_sync
 from .customer_fields import MAX_ATTRIBUTES, load_tags, profile_snapshot
 from .errors import Conflict, Invalid, NotFound
 from .permissions import Actor, Permission, require
+from .sla_ticker import rematch_customer
 from .transaction import current_session, transaction
 
 MERGED, UNMERGED = "customer.merged", "customer.unmerged"
@@ -102,6 +103,8 @@ def merge_customers(actor: Actor, source_id: int, target_id: int) -> Customer:
         attributes_added = _add_attributes(source, target)
         source.merged_into_id = target.id
         source.updated_at = target.updated_at = utcnow()
+        if source.tier != target.tier or "tier" in filled:  # SLA policies may match on it
+            rematch_customer(session, target.id)
         search_sync.queue(session, "ticket", moved["ticket_ids"])  # searchable by their customer
         data = {
             "source_id": source.id,
@@ -208,6 +211,9 @@ def unmerge_customers(actor: Actor, source_id: int) -> Customer:
             target.attributes = attributes
         source.merged_into_id = None
         source.updated_at = target.updated_at = utcnow()
+        if source.tier != target.tier or "tier" in (data.get("filled") or {}):
+            for customer in (source, target):
+                rematch_customer(session, customer.id)
         search_sync.queue(session, "ticket", data.get("ticket_ids") or [])
         audit.record(
             session,

@@ -344,24 +344,18 @@ class _BatchIndex:
         answered = {i for m in mails for i in thread_message_ids(m)} - self.threads.keys()
         found: list[tuple[str | None, int]] = []
         for chunk in _chunks(list(own | answered)):
-            found.extend(
-                session.execute(
-                    select(Message.external_id, Message.ticket_id).where(
-                        Message.external_id.in_(chunk)
-                    )
-                ).tuples()
+            rows = session.execute(
+                select(Message.external_id, Message.ticket_id).where(Message.external_id.in_(chunk))
             )
+            found.extend((external_id, ticket_id) for external_id, ticket_id in rows)
         ticket_ids = list({t for _, t in found} - self.thread_channel.keys())
         for start in range(0, len(ticket_ids), 500):
-            self.thread_channel.update(
-                session.execute(
-                    select(TicketEmailThread.ticket_id, TicketEmailThread.channel_id).where(
-                        TicketEmailThread.ticket_id.in_(ticket_ids[start : start + 500])
-                    )
+            threads = session.execute(
+                select(TicketEmailThread.ticket_id, TicketEmailThread.channel_id).where(
+                    TicketEmailThread.ticket_id.in_(ticket_ids[start : start + 500])
                 )
-                .tuples()
-                .all()  # a list: a Result has keys() and would pass for a mapping
             )
+            self.thread_channel.update((ticket_id, channel) for ticket_id, channel in threads)
         for external_id, ticket_id in found:
             if external_id in answered:
                 self.threads.setdefault(external_id, ticket_id)

@@ -476,3 +476,34 @@ def test_a_customer_made_vip_gets_the_vip_targets_on_tickets_already_open(polici
     with time_machine.travel(kst("2026-11-23", "10:06"), tick=False):
         customer_fields.update_profile(SYSTEM, customer.id, {"tier": None})
     assert fresh(open_ticket.id).sla_policy_id == policies["standard"].id
+
+
+def test_a_merge_into_a_vip_customer_re_matches_the_moved_tickets_and_unmerge_undoes_it(
+    policies,
+):
+    from helpdesk.services import customer_fields, customer_merge
+    from tests.factories import make_customer
+
+    vip = sla_admin.save_policy(
+        SYSTEM,
+        {
+            "name": "VIP",
+            "position": 5,
+            "calendar_id": policies["calendar"].id,
+            "conditions": {"customer_tiers": ["vip"]},
+            "first_response_minutes": 15,
+        },
+    )
+    survivor = make_customer(name="김대표")
+    customer_fields.update_profile(SYSTEM, survivor.id, {"tier": "vip"})
+    duplicate = make_customer(name="김대표 (개인 메일)")
+    with time_machine.travel(kst("2026-11-23", "10:00"), tick=False):
+        moved = make_ticket(duplicate)
+    assert fresh(moved.id).sla_policy_id == policies["standard"].id
+
+    with time_machine.travel(kst("2026-11-23", "10:05"), tick=False):
+        customer_merge.merge_customers(SYSTEM, duplicate.id, survivor.id)
+    assert fresh(moved.id).sla_policy_id == vip.id
+    with time_machine.travel(kst("2026-11-23", "10:06"), tick=False):
+        customer_merge.unmerge_customers(SYSTEM, duplicate.id)
+    assert fresh(moved.id).sla_policy_id == policies["standard"].id
