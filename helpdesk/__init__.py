@@ -32,7 +32,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         SESSION_COOKIE_NAME="dangol_session",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
-        MAX_CONTENT_LENGTH=settings.attachment_max_bytes + 1024 * 1024,
+        # Room for one file at the limit sent as base64 through the API, or several smaller
+        # files with a form; each file is checked against the limit by the service.
+        MAX_CONTENT_LENGTH=2 * settings.attachment_max_bytes + 1024 * 1024,
+        TRUSTED_HOSTS=settings.trusted_hosts,
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_DEFAULT_TIMEZONE="UTC",

@@ -47,6 +47,9 @@ class Settings:
     threads: int = 64
     log_level: str = "INFO"
     public_url: str | None = None  # e.g. https://help.example.kr, for links in staff email
+    # Host names requests may carry (others get HTTP 400), so that no link the app builds from
+    # the Host header (portal sign-in mail without public_url) can point elsewhere. None: any.
+    trusted_hosts: list[str] | None = None
     search_auto_rebuild: bool = True  # rebuild a missing search index in the worker
     password_hash_fast: bool = False  # only for tests: cheap argon2 parameters
     extra: dict[str, Any] = field(default_factory=dict)
@@ -78,6 +81,10 @@ class Settings:
             "threads": int(_env_or("THREADS", "64")),
             "log_level": _env_or("LOG_LEVEL", "INFO"),
             "public_url": (_env("PUBLIC_URL") or "").rstrip("/") or None,
+            "trusted_hosts": [
+                h.strip() for h in (_env("TRUSTED_HOSTS") or "").split(",") if h.strip()
+            ]
+            or None,
             "search_auto_rebuild": (_env_or("SEARCH_AUTO_REBUILD", "1") or "").lower() in _TRUE,
         }
         known = {f.name for f in fields(cls)}

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_talisman import Talisman
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from .extensions import csrf, limiter
 
@@ -55,6 +55,12 @@ def init_app(app: Flask) -> None:
         from .extensions import db
 
         db.session.rollback()
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(exc: SecurityError):  # type: ignore[no-untyped-def]
+        # A Host outside TRUSTED_HOSTS: the request has no URL adapter, so no page can be
+        # rendered (every page builds links); a plain answer, and nothing more is done.
+        return "400 Bad Request: unknown host", 400, {"Content-Type": "text/plain"}
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

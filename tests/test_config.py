@@ -46,3 +46,27 @@ def test_secure_cookies_setting_reaches_the_session_cookie(tmp_path):
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_trusted_hosts_refuse_a_forged_host_header(tmp_path, monkeypatch):
+    from helpdesk import create_app
+    from tests.conftest import make_settings
+
+    monkeypatch.setenv("HELPDESK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_TRUSTED_HOSTS", "help.example.kr, .dangol.example")
+    assert Settings.from_env().trusted_hosts == ["help.example.kr", ".dangol.example"]
+    app = create_app(
+        make_settings(
+            tmp_path,
+            f"sqlite:///{tmp_path / 'x.db'}",
+            trusted_hosts=["help.example.kr", ".dangol.example"],
+        )
+    )
+    client = app.test_client()
+    assert (
+        client.get("/help/en/account/sign-in", base_url="https://help.example.kr").status_code
+        == 200
+    )
+    assert client.get("/login", base_url="https://eu.dangol.example").status_code == 200
+    forged = client.get("/help/en/account/sign-in", base_url="https://evil.example")
+    assert forged.status_code == 400
