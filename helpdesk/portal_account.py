@@ -102,7 +102,7 @@ def _link_base(locale: str) -> str:
     """Where the emailed link points: the configured public address, else this request's host.
 
     Set ``HELPDESK_PUBLIC_URL`` in production: without it the link follows the Host header of
-    the request that asked for it (restrict hosts with Flask's ``TRUSTED_HOSTS``).
+    the request that asked for it (restrict hosts with ``HELPDESK_TRUSTED_HOSTS``).
     """
     path = url_for("portal.link_base", locale=locale)
     public_url = current_app.config["HELPDESK"].public_url
