@@ -12,10 +12,7 @@ Message-ID check below keeps the old messages from coming back as duplicates.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import threading
 from collections.abc import Container, Iterator, Sequence
-from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -33,7 +30,6 @@ from connectors.email import (
     strip_reply_prefixes,
     ticket_numbers_in_subject,
 )
-from connectors.email.parse import parse_many
 
 from .. import events
 from ..events import MessageAdded, MessageDeliveryChanged, publish
@@ -52,6 +48,7 @@ from ..models import (
 )
 from . import audit, email_outbox
 from .attachments import UploadedFile, blob_path, store_blob, written_together
+from .email_parse_pool import parse_one, parsed_chunks
 from .email_quarantine import HELD, RELEASED, quarantine
 from .email_threading import add_participants, find_thread, follow_merges, thread_message_ids
 from .errors import Conflict, NotFound, ServiceError
@@ -147,7 +144,7 @@ def _ingest_batch(
 ) -> list[IngestResult]:
     # Parsing needs no database: chunks are parsed (by another process when there is one)
     # while the transaction stores the chunks before them.
-    chunks = _parsed_chunks(fetched)
+    chunks = parsed_chunks(fetched)
     with transaction() as session, written_together():
         channel = _lock_channel(session, channel_id)
         if uid_validity is not None and channel.uid_validity != uid_validity:
@@ -189,63 +186,6 @@ def _ingest_batch(
     return [results[uid] for uid, _ in fetched]
 
 
-ParseOutcome = ParsedEmail | EmailParseError
-PARSE_CHUNK = 20  # messages per parse job: the first chunk is parsed here, the rest meanwhile
-_parsers: ProcessPoolExecutor | None = None
-_parsers_lock = threading.Lock()
-
-
-def _parser_pool() -> ProcessPoolExecutor | None:
-    """The processes that parse mail beside the fetcher (``HELPDESK_EMAIL_PARSE_PROCESSES``),
-    started on first use. A fresh interpreter each (forkserver), not a fork of this
-    threaded process."""
-    global _parsers
-    processes = current_app.config["HELPDESK"].email_parse_processes
-    if processes <= 0:
-        return None
-    with _parsers_lock:
-        if _parsers is None:
-            context = multiprocessing.get_context("forkserver")
-            _parsers = ProcessPoolExecutor(max_workers=processes, mp_context=context)
-        return _parsers
-
-
-def _parsed_chunks(
-    fetched: Sequence[tuple[int, bytes]],
-) -> Iterator[list[tuple[int, bytes, ParseOutcome]]]:
-    """``fetched`` parsed, chunk by chunk in order. With a parser pool, every chunk but the
-    first is handed to it at once, and the first is parsed here meanwhile; a pool that fails
-    (a killed process) only means parsing here."""
-    max_bytes = current_app.config["HELPDESK"].email_max_bytes
-    chunks = [list(fetched[i : i + PARSE_CHUNK]) for i in range(0, len(fetched), PARSE_CHUNK)]
-    pool = _parser_pool() if len(chunks) > 1 else None
-    jobs: list[Future[list[ParsedEmail | str]] | None] = [None]
-    if pool is not None:
-        try:
-            jobs += [pool.submit(parse_many, [raw for _, raw in c], max_bytes) for c in chunks[1:]]
-        except BrokenExecutor:
-            _forget_pool()
-    for chunk, job in zip(chunks, jobs + [None] * (len(chunks) - len(jobs)), strict=True):
-        outcomes: list[ParsedEmail | str] | None = None
-        if job is not None:
-            try:
-                outcomes = job.result()
-            except BrokenExecutor:
-                _forget_pool()
-        if outcomes is None:
-            outcomes = parse_many([raw for _, raw in chunk], max_bytes)
-        yield [(uid, raw, _outcome(o)) for (uid, raw), o in zip(chunk, outcomes, strict=True)]
-
-
-def _forget_pool() -> None:
-    global _parsers
-    log.warning("the email parser process failed; parsing in the fetcher until a restart")
-    with _parsers_lock:
-        if _parsers is not None:
-            _parsers.shutdown(wait=False, cancel_futures=True)
-        _parsers = None
-
-
 def retry_quarantined(actor: Actor, quarantine_id: int) -> IngestResult:
     """Try to store a held message again, e.g. after a fix or a larger size limit.
 
@@ -282,16 +222,6 @@ def _lock_channel(session: Session, channel_id: int) -> EmailChannel:
     if channel is None:
         raise NotFound(f"email channel {channel_id} not found")
     return channel
-
-
-def _parse(raw: bytes) -> ParseOutcome:
-    max_bytes = current_app.config["HELPDESK"].email_max_bytes
-    return _outcome(parse_many([raw], max_bytes)[0])
-
-
-def _outcome(parsed: ParsedEmail | str) -> ParseOutcome:
-    """``parse_many``'s answer for one message, a refusal as the error it stands for."""
-    return EmailParseError(parsed) if isinstance(parsed, str) else parsed
 
 
 Waiting = list[tuple[int, bytes, ParsedEmail]]
@@ -383,7 +313,7 @@ def _ingest(
     batch: _BatchIndex | None = None,
 ) -> IngestResult:
     if parsed is None:
-        parsed = _parse(raw)
+        parsed = parse_one(raw)
     if isinstance(parsed, EmailParseError):
         return _quarantined(session, channel, uid, raw, parsed.reason)
     if batch is None:

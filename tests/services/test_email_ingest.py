@@ -18,7 +18,14 @@ from helpdesk.models import (
     Ticket,
     TicketParticipant,
 )
-from helpdesk.services import email_ingest, email_outbox, email_quarantine, messages, tickets
+from helpdesk.services import (
+    email_ingest,
+    email_outbox,
+    email_parse_pool,
+    email_quarantine,
+    messages,
+    tickets,
+)
 from helpdesk.services.attachments import blob_path
 from helpdesk.services.errors import Conflict, Forbidden
 from helpdesk.services.permissions import SYSTEM
@@ -387,7 +394,7 @@ def test_a_big_batch_is_parsed_by_another_process_and_a_dead_one_is_replaced_by_
 
     results = email_ingest.ingest_batch(channel.id, batch(1))
     assert [r.outcome for r in results] == ["created"] * 45
-    pool = email_ingest._parsers
+    pool = email_parse_pool._parsers
     assert pool is not None  # the chunks after the first were parsed there
     numbers = [tickets.get_ticket(SYSTEM, r.ticket_id).number for r in results]
     assert numbers == sorted(numbers)  # stored in the mailbox's order
@@ -398,7 +405,7 @@ def test_a_big_batch_is_parsed_by_another_process_and_a_dead_one_is_replaced_by_
     again = email_ingest.ingest_batch(channel.id, batch(46))
     assert [r.outcome for r in again] == ["created"] * 45
     assert count(Ticket) == 90
-    assert email_ingest._parsers is None  # forgotten: the next batch starts a new one
+    assert email_parse_pool._parsers is None  # forgotten: the next batch starts a new one
 
 
 def test_a_stored_message_fetched_again_later_in_a_batch_is_a_duplicate(channel):
@@ -409,15 +416,15 @@ def test_a_stored_message_fetched_again_later_in_a_batch_is_a_duplicate(channel)
     answer = mail(sender="kim@example.kr", subject="Re: Hello", in_reply_to="a@x")
     fillers = [
         mail(sender=f"c{n}@example.kr", subject=f"문의 {n}", message_id=f"{n}@x")
-        for n in range(email_ingest.PARSE_CHUNK)
+        for n in range(email_parse_pool.PARSE_CHUNK)
     ]
     again = mail(sender="kim@example.kr", message_id="b@x")
     batch = list(enumerate([answer, *fillers, again], start=3))
     results = email_ingest.ingest_batch(channel.id, batch)
     assert results[0].outcome == "appended"
-    assert [r.outcome for r in results[1:-1]] == ["created"] * email_ingest.PARSE_CHUNK
+    assert [r.outcome for r in results[1:-1]] == ["created"] * email_parse_pool.PARSE_CHUNK
     assert results[-1].outcome == "duplicate"
-    assert count(Message) == 3 + email_ingest.PARSE_CHUNK
+    assert count(Message) == 3 + email_parse_pool.PARSE_CHUNK
 
 
 def test_a_batch_stores_follow_ups_together_in_the_mailbox_order(channel, published):
