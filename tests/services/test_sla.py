@@ -443,11 +443,10 @@ def test_two_processes_creating_the_first_rules_at_once_both_succeed(app):
     assert sorted(c.name for c in sla_admin.list_calendars(SYSTEM)) == ["A", "B"]
 
 
-def test_a_customer_made_vip_gets_the_vip_targets_on_tickets_already_open(policies):
-    from helpdesk.services import customer_fields
-    from tests.factories import make_customer
-
-    vip = sla_admin.save_policy(
+@pytest.fixture
+def vip(policies) -> SlaPolicy:
+    """A policy for VIP customers: a first response within 15 minutes."""
+    return sla_admin.save_policy(
         SYSTEM,
         {
             "name": "VIP",
@@ -457,6 +456,12 @@ def test_a_customer_made_vip_gets_the_vip_targets_on_tickets_already_open(polici
             "first_response_minutes": 15,
         },
     )
+
+
+def test_a_customer_made_vip_gets_the_vip_targets_on_tickets_already_open(policies, vip):
+    from helpdesk.services import customer_fields
+    from tests.factories import make_customer
+
     customer = make_customer(name="한빛상사 김대표")
     with time_machine.travel(kst("2026-11-23", "10:00"), tick=False):
         open_ticket = make_ticket(customer)
@@ -479,21 +484,11 @@ def test_a_customer_made_vip_gets_the_vip_targets_on_tickets_already_open(polici
 
 
 def test_a_merge_into_a_vip_customer_re_matches_the_moved_tickets_and_unmerge_undoes_it(
-    policies,
+    policies, vip
 ):
     from helpdesk.services import customer_fields, customer_merge
     from tests.factories import make_customer
 
-    vip = sla_admin.save_policy(
-        SYSTEM,
-        {
-            "name": "VIP",
-            "position": 5,
-            "calendar_id": policies["calendar"].id,
-            "conditions": {"customer_tiers": ["vip"]},
-            "first_response_minutes": 15,
-        },
-    )
     survivor = make_customer(name="김대표")
     customer_fields.update_profile(SYSTEM, survivor.id, {"tier": "vip"})
     duplicate = make_customer(name="김대표 (개인 메일)")
