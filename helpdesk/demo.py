@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from .models import Ticket, User
 from .services import (
+    canned_replies,
     customer_events,
     customer_fields,
     customer_notes,
@@ -256,6 +257,7 @@ def load_demo() -> list[tuple[str, str]]:
     tickets.merge_tickets(jimin, duplicate.id, created[1].id)
     _customer_360(jimin, sales, people[0].id, staff["sales@dangol.test"].id)
     _knowledge_base(jimin)
+    _canned_replies(Actor.of(staff["admin@dangol.test"]))
     return logins
 
 
@@ -311,3 +313,28 @@ def _knowledge_base(author: Actor) -> None:
             {"category_id": category.id, "visibility": visibility, "translations": translations},
         )
         kb_articles.publish(author, article.id)
+
+
+def _canned_replies(admin: Actor) -> None:
+    """Three replies shared with the team, for the composer's "/" list and panel."""
+    for title, shortcut, body in [
+        (
+            "환불 접수 안내",
+            "환불",
+            "안녕하세요, {{customer.first_name}} 고객님. 문의하신 #{{ticket.number}} 건의 환불이 "
+            "접수되었습니다. 영업일 기준 3일 이내에 처리됩니다.\n\n{{agent.name}} 드림",
+        ),
+        (
+            "배송 지연 사과",
+            "배송",
+            "{{customer.name}} 고객님, 배송이 늦어져 죄송합니다. 송장번호를 확인하는 대로 "
+            "바로 알려 드리겠습니다.",
+        ),
+        (
+            "Password reset steps",
+            "reset",
+            "Hi {{customer.first_name}},\n\nOpen the sign-in page, choose *Forgot password* and "
+            "follow the link we email you (it works for 20 minutes).\n\nBest,\n{{agent.name}}",
+        ),
+    ]:
+        canned_replies.create_reply(admin, title=title, body=body, shortcut=shortcut, shared=True)

@@ -127,6 +127,7 @@ def bell() -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     # The page modules add their routes to ``bp`` when imported.
     from . import (  # noqa: F401
+        web_canned_replies,
         web_channels,
         web_customer,
         web_follows,

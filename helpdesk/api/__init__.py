@@ -70,7 +70,18 @@ def init_api(app: Flask) -> None:
             "security": [{"bearer": []}],
         },
     )
-    from . import channels, customers, errors, kb, organizations, search, sla, tickets, users
+    from . import (
+        canned_replies,
+        channels,
+        customers,
+        errors,
+        kb,
+        organizations,
+        search,
+        sla,
+        tickets,
+        users,
+    )
 
     blueprints = (
         tickets.blp,
@@ -84,6 +95,7 @@ def init_api(app: Flask) -> None:
         sla.blp,
         kb.blp,
         search.blp,
+        canned_replies.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # tokens need no CSRF; session callers are checked in auth.py

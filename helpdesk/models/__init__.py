@@ -2,6 +2,7 @@
 
 from .audit import AuditEvent
 from .base import Base, utcnow
+from .canned_reply import CannedReply
 from .customer import (
     Customer,
     CustomerIdentity,
@@ -54,6 +55,7 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "Base",
+    "CannedReply",
     "Channel",
     "Counter",
     "Customer",

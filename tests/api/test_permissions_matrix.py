@@ -4,7 +4,9 @@ The rule (services/permissions.py): everyone on staff reads everything and adds 
 only agents and admins create, change, merge and reply to tickets and create customers or add
 identities; only admins see or touch email channels and their quarantine, and change SLA
 calendars and policies (which all staff read). Everyone on staff reads the knowledge base; only
-agents and admins write, publish and delete articles and manage its categories. Without
+agents and admins write, publish and delete articles and manage its categories. Saved replies
+are for those who reply: agents and admins use them and keep personal ones, admins change the
+team's shared ones, and sales and marketing do not see them. Without
 credentials every route but the OpenAPI document is 401. A refused call must leave no trace: no
 audit entry, no new rows.
 """
@@ -22,6 +24,7 @@ from sqlalchemy import func, select
 from helpdesk.extensions import db
 from helpdesk.models import (
     AuditEvent,
+    CannedReply,
     Customer,
     EmailChannel,
     EmailQuarantine,
@@ -35,6 +38,7 @@ from helpdesk.models import (
     Ticket,
 )
 from helpdesk.services import (
+    canned_replies,
     customer_merge,
     customer_notes,
     customers,
@@ -76,6 +80,7 @@ class World:
     note: int = 0  # a profile note written by another agent
     organization: int = 0
     attachment: int = 0  # a file of an internal note on ``ticket``
+    canned: int = 0  # a saved reply shared with the team
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,30 @@ ENDPOINTS = [
     Endpoint("POST", "/tickets/{ticket}/notes", 201, body=lambda w: {"body": "Internal"}),
     Endpoint("GET", "/tickets/{ticket}/history", 200),
     Endpoint("GET", "/attachments/{attachment}", 200),
+    Endpoint("GET", "/canned-replies", 200, writers_only=True, query=lambda w: {"q": "Matrix"}),
+    Endpoint(
+        "POST",
+        "/canned-replies",
+        201,
+        writers_only=True,
+        body=lambda w: {"title": f"Mine {w.n}", "body": "Hi {{customer.name}}", "shortcut": "hi"},
+    ),
+    Endpoint("GET", "/canned-replies/{canned}", 200, writers_only=True),
+    Endpoint(
+        "PATCH",
+        "/canned-replies/{canned}",
+        200,
+        admins_only=True,
+        body=lambda w: {"title": f"Renamed {w.n}"},
+    ),
+    Endpoint("DELETE", "/canned-replies/{canned}", 204, admins_only=True),
+    Endpoint(
+        "POST",
+        "/canned-replies/{canned}/render",
+        200,
+        writers_only=True,
+        body=lambda w: {"ticket_id": w.ticket},
+    ),
     Endpoint("GET", "/customers", 200, query=lambda w: {"kind": "email", "value": w.email}),
     Endpoint(
         "POST",
@@ -349,6 +378,7 @@ def _counts() -> dict[str, int]:
             KbArticle,
             KbRevision,
             SearchChange,
+            CannedReply,
         )
     }
 
@@ -401,6 +431,9 @@ def _call(client, endpoint: Endpoint, role: str, n: int) -> str | None:
         note=customer_notes.add_note(Actor.of(make_user()), customer.id, "Matrix note").id,
         organization=customers.create_organization(SYSTEM, f"Matrix org {n}").id,
         attachment=noted.attachments[0].id,
+        canned=canned_replies.create_reply(
+            SYSTEM, title=f"Matrix reply {n}", body="Hello", shared=True
+        ).id,
     )
     headers = {} if role == "anonymous" else bearer(token_for(make_user(role)))
     body = endpoint.body(world) if endpoint.body else None
@@ -473,6 +506,10 @@ def test_the_matrix_expects_both_outcomes():
         "PUT /kb/articles/{kb_article}/translations/{locale}",
         "POST /kb/articles/{kb_article}/publish",
         "POST /kb/articles/{kb_published}/unpublish",
+        "GET /canned-replies",
+        "POST /canned-replies",
+        "GET /canned-replies/{canned}",
+        "POST /canned-replies/{canned}/render",
     }
 
 
