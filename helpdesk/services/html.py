@@ -99,7 +99,10 @@ def text_to_html(text: str) -> str:
 
 
 def bodies(text: str | None, html_body: str | None) -> tuple[str, str]:
-    """Given either or both bodies, return ``(text, sanitized_html)``."""
+    """Given either or both bodies, return ``(text, sanitized_html)``. Line breaks in the text
+    become ``\n`` whatever sent it (a browser form sends ``\r\n``)."""
+    if text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if html_body:
         clean = sanitize_html(html_body)
         return (text if text else html_to_text(clean)), clean
