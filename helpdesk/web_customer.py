@@ -133,6 +133,7 @@ def _render_profile(customer_id: int, errors: dict[str, str] | None = None, stat
             errors=errors or {},
             can_edit=can(actor, Permission.CUSTOMER_WRITE) and customer.merged_into_id is None,
             can_note=can(actor, Permission.TICKET_NOTE),
+            can_create=can(actor, Permission.TICKET_CREATE) and customer.merged_into_id is None,
             may_change_note=lambda note: customer_notes.may_change(actor, note),
             config=config,
             following=follows.is_following(actor, customer_id=customer_id),

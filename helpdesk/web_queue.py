@@ -80,6 +80,7 @@ def ticket_list():  # type: ignore[no-untyped-def]
     }
     return render_template(
         "tickets.html",
+        can_create=can(actor, Permission.TICKET_CREATE),
         page=page,
         view=view,
         views=views,

@@ -137,6 +137,7 @@ def init_app(app: Flask) -> None:
         web_search,
         web_sla,
         web_ticket,
+        web_ticket_new,
     )
 
     app.register_blueprint(bp)

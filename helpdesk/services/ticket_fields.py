@@ -16,7 +16,7 @@ from .errors import Invalid
 
 FIRST_TICKET_NUMBER = 1001
 MAX_TAGS = 30
-_ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)
+ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)  # who may be given tickets
 
 
 def parse_priority(value: Any) -> int:
@@ -112,7 +112,7 @@ def check_assignee(session: Session, assignee_id: int | None) -> User | None:
         raise Invalid(
             _l("Unknown user: %(id)s.", id=assignee_id), fields={"assignee_id": ["unknown user"]}
         )
-    if user.role not in _ASSIGNABLE_ROLES:
+    if user.role not in ASSIGNABLE_ROLES:
         raise Invalid(
             _l("Only agents and admins can be assigned tickets."),
             fields={"assignee_id": ["not an agent"]},

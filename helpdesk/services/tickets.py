@@ -13,7 +13,6 @@ from ..events import TicketMerged, TicketUpdated, publish
 from ..models import (
     PRIORITY_NAMES,
     Message,
-    Role,
     Status,
     Ticket,
     utcnow,
@@ -33,8 +32,6 @@ MAX_TAGS = 30
 UPDATABLE = ("subject", "status", "priority", "group_id", "assignee_id", "tags")
 # A change of these may put the ticket under another SLA policy.
 MATCHED_FIELDS = ("priority", "group_id", "tags")
-_ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)
-
 TICKET_LOAD = (
     joinedload(Ticket.customer),
     joinedload(Ticket.group),
