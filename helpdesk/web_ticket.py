@@ -46,7 +46,7 @@ from .webui import SETTABLE_STATUSES, bell, bp, me
 
 class MessageForm(FlaskForm):
     body = TextAreaField()  # may be empty when files are attached
-    kind = StringField(default="reply", validators=[AnyOf(["reply", "note"])])
+    kind = StringField(default="reply", validators=[AnyOf(["reply", "note", "call"])])
     # The newest message on the author's screen: a reply is refused if others wrote since.
     seen_message_id = IntegerField(validators=[Optional()])
 
@@ -176,6 +176,9 @@ def post_message(number: int):  # type: ignore[no-untyped-def]
         if form.kind.data == "note":
             messages.add_note(me(), ticket.id, body_text=form.body.data, attachments=files)
             flash(_("Internal note added."), "success")
+        elif form.kind.data == "call":
+            messages.log_call(me(), ticket.id, body_text=form.body.data, attachments=files)
+            flash(_("Call logged."), "success")
         else:
             messages.reply_to_ticket(
                 me(),

@@ -571,3 +571,25 @@ def test_the_composer_sends_files_with_a_reply_and_keeps_the_draft_when_one_is_t
     links = re.findall(r'href="(/attachments/\d+)">([^<]+)</a>', page)
     assert [name for _, name in links] == ["견적서.pdf", "list.csv"]
     assert client.get(links[0][0]).data == b"%PDF-1"
+
+
+def test_log_call_records_an_internal_phone_message_from_the_composer(app, client):
+    sales = make_user("sales", name="Park Seojun")
+    ticket = make_ticket()
+    login(client, sales.email)
+    path = f"/tickets/{ticket.number}"
+    page = client.get(path).get_data(as_text=True)
+    assert 'value="call"' in page and 'value="reply"' not in page  # sales log calls, never reply
+    answer = client.post(
+        f"{path}/messages",
+        data={
+            "body": "Called: wants the invoice by Friday.",
+            "kind": "call",
+            "csrf_token": csrf_token(client, path),
+        },
+    )
+    assert answer.status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    assert "Call logged." in page and "Called: wants the invoice by Friday." in page
+    [call] = [m for m in messages.list_messages(actor(sales), ticket.id) if m.kind == "phone"]
+    assert (call.is_public, call.author_user_id) == (False, sales.id)

@@ -321,6 +321,19 @@ class NoteSchema(ReplySchema):
         exclude = ("status", "version")
 
 
+class CallSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    body = fields.Str(metadata={"description": "What was said on the call (plain text)"})
+    attachments = _uploads()
+
+    @ma.validates_schema
+    def _some_body(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("body") or "").strip() and not data.get("attachments"):
+            raise ma.ValidationError("A body is required.", "body")
+
+
 class AuditEventSchema(ma.Schema):
     id = fields.Int()
     action = fields.Str()

@@ -1,5 +1,5 @@
-"""``/api/v1/tickets``: list, create, read, change, merge; messages, replies and notes; and
-``/api/v1/attachments`` to download their files."""
+"""``/api/v1/tickets``: list, create, read, change, merge; messages, replies, notes and logged
+calls; and ``/api/v1/attachments`` to download their files."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..services.ticket_queries import TicketFilter, TicketPage, list_tickets
 from .auth import actor, authenticate_request
 from .schemas import (
     AuditEventSchema,
+    CallSchema,
     FollowStateSchema,
     MergeSchema,
     MessageSchema,
@@ -187,6 +188,17 @@ class TicketNotes(MethodView):
             body_text=data.get("body"),
             body_html=data.get("body_html"),
             attachments=data["attachments"],
+        )
+
+
+@blp.route("/<int:ticket_id>/calls")
+class TicketCalls(MethodView):
+    @blp.arguments(CallSchema)
+    @blp.response(201, MessageSchema)
+    def post(self, data: dict[str, Any], ticket_id: int) -> Any:
+        """A record of a phone call with the customer: internal like a note, kind `phone`."""
+        return messages.log_call(
+            actor(), ticket_id, body_text=data.get("body"), attachments=data["attachments"]
         )
 
 

@@ -56,7 +56,8 @@ def message_values(
         raise Invalid(_l("The message is empty."), fields={"body": ["required"]})
     values = {
         "direction": direction,
-        "kind": MessageKind.NOTE.value if not is_public else kind or kind_for_channel(channel),
+        # Internal messages are notes unless said otherwise (a logged call is internal too).
+        "kind": kind or (kind_for_channel(channel) if is_public else MessageKind.NOTE.value),
         "is_public": is_public,
         "author_user_id": author_user_id,
         "author_customer_id": author_customer_id,

@@ -10,7 +10,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..events import MessageAdded, TicketUpdated, publish
-from ..models import Channel, Direction, Message, NotificationKind, Status, Ticket, utcnow
+from ..models import (
+    Channel,
+    Direction,
+    Message,
+    MessageKind,
+    NotificationKind,
+    Status,
+    Ticket,
+    utcnow,
+)
 from . import audit, email_outbox
 from .attachments import UploadedFile
 from .errors import Conflict, Forbidden, Invalid, NotFound, RepliedMeanwhile
@@ -195,6 +204,55 @@ def add_note(
             ticket=ticket,
             actor_user_id=actor.user_id,
             excerpt=message.body_text,
+        )
+    return message
+
+
+def log_call(
+    actor: Actor,
+    ticket_id: int,
+    *,
+    body_text: str | None = None,
+    attachments: Sequence[UploadedFile] = (),
+) -> Message:
+    """A record of a phone call with the customer about this ticket (who called, what was
+    said), written by whoever took or made the call: sales and marketing call customers too.
+
+    It is internal, like a note (never emailed, never in the portal), and counted as a call in
+    the customer's timeline. It changes neither the status nor the SLA clocks: the agent sets
+    those as the call requires.
+    """
+    require(actor, Permission.TICKET_NOTE)
+    if not actor.is_staff:
+        raise Forbidden(_l("Only staff can log calls."))
+    with transaction() as session:
+        ticket = lock_ticket(session, ticket_id)
+        message = add_message(
+            session,
+            ticket,
+            direction=Direction.OUT,
+            is_public=False,
+            author_user_id=actor.user_id,
+            body_text=body_text,
+            body_html=None,
+            kind=MessageKind.PHONE,
+            attachments=attachments,
+        )
+        session.flush()  # the message id goes into the audit entry and the event
+        ticket.updated_at = utcnow()
+        audit.record(
+            session,
+            actor,
+            "message.call_logged",
+            ticket_id=ticket.id,
+            customer_id=ticket.customer_id,
+            data={"message_id": message.id},
+        )
+        publish(
+            session,
+            MessageAdded(
+                ticket_snapshot(ticket), message_snapshot(message), actor_user_id=actor.user_id
+            ),
         )
     return message
 

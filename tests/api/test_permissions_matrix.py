@@ -125,6 +125,7 @@ ENDPOINTS = [
         "POST", "/tickets/{ticket}/replies", 201, writers_only=True, body=lambda w: {"body": "Hi"}
     ),
     Endpoint("POST", "/tickets/{ticket}/notes", 201, body=lambda w: {"body": "Internal"}),
+    Endpoint("POST", "/tickets/{ticket}/calls", 201, body=lambda w: {"body": "Called back"}),
     Endpoint("GET", "/tickets/{ticket}/history", 200),
     Endpoint("GET", "/attachments/{attachment}", 200),
     Endpoint("GET", "/canned-replies", 200, writers_only=True, query=lambda w: {"q": "Matrix"}),

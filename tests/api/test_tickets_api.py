@@ -1106,3 +1106,32 @@ def test_files_that_are_not_base64_too_many_or_too_big_are_refused(app, client, 
     error = assert_error(client.post(path, headers=headers, json=big), 422, "invalid")
     assert "limit is 10 bytes" in error["message"]
     assert len(messages.list_messages(SYSTEM, ticket_id)) == 1
+
+
+def test_a_logged_call_is_internal_of_kind_phone_and_counts_as_a_call_on_the_profile(
+    client, headers
+):
+    ticket = make_ticket()
+    sales = user_with_token("sales")[1]
+    logged = client.post(
+        f"{API}/tickets/{ticket.id}/calls",
+        headers=sales,  # sales call customers too
+        json={"body": "고객이 전화로 환불 일정을 물어보셨습니다."},
+    )
+    assert logged.status_code == 201
+    call = logged.get_json()
+    assert (call["kind"], call["is_public"], call["direction"]) == ("phone", False, "out")
+    item = client.get(f"{API}/tickets/{ticket.id}", headers=headers).get_json()
+    assert item["status"] == "new"  # a call changes no status by itself
+    calls = client.get(
+        f"{API}/customers/{ticket.customer_id}/timeline",
+        headers=headers,
+        query_string={"kind": "calls"},
+    ).get_json()
+    assert [e["message"]["id"] for e in calls["items"]] == [call["id"]]
+    assert_error(
+        client.post(f"{API}/tickets/{ticket.id}/calls", headers=headers, json={"body": " "}),
+        422,
+        "invalid",
+        "body",
+    )
