@@ -8,6 +8,7 @@ out-of-memory kill or a power cut would.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -24,6 +25,7 @@ from tests.live_server import HELPDESK
 from tests.mailservers import DovecotServer
 
 PASSWORD = "imap 비밀번호"
+_users = itertools.count(1)
 COUNT = 600  # six fetch batches of 100
 
 
@@ -93,9 +95,10 @@ def wait_until(condition, worker: subprocess.Popen, timeout: float = 60) -> None
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     app, database_url, dovecot, tmp_path
 ):
-    dovecot.add_user("killed", PASSWORD)
-    channel = make_channel(imap_port=dovecot.port, imap_username="killed", imap_password=PASSWORD)
-    uids = dovecot.append("killed", conversation())
+    user = f"killed{next(_users)}"  # a mailbox of its own on each database's run
+    dovecot.add_user(user, PASSWORD)
+    channel = make_channel(imap_port=dovecot.port, imap_username=user, imap_password=PASSWORD)
+    uids = dovecot.append(user, conversation())
     env = {
         **os.environ,
         "HELPDESK_DATABASE_URL": database_url,
