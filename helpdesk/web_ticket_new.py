@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from .models import PRIORITY_NAMES, Channel, Customer
-from .services import customers, users
+from .services import customers, email_tickets, users
 from .services.errors import Invalid, NotFound
 from .services.permissions import Permission, can
 from .services.ticket_create import create_ticket
@@ -56,20 +56,24 @@ def new_ticket():  # type: ignore[no-untyped-def]
                     _("Give the customer's phone number or email address."),
                     fields={"identity": ["required"]},
                 )
-            ticket = create_ticket(
-                actor,
-                subject=values["subject"],
-                body_text=values["body"],
-                channel=values["channel"] or Channel.PHONE,
-                customer_id=customer.id if customer else None,
-                customer_identity=None if customer else (values["kind"], identity),
-                customer_name=values["name"] or None,
-                priority=values["priority"] or "normal",
-                group_id=form_number(values["group_id"]),
-                assignee_id=form_number(values["assignee_id"]),
-                tags=[t for t in values["tags"].split(",") if t.strip()],
-                attachments=uploaded_files(),
-            )
+            fields: dict[str, Any] = {
+                "subject": values["subject"],
+                "body_text": values["body"],
+                "customer_id": customer.id if customer else None,
+                "customer_identity": None if customer else (values["kind"], identity),
+                "customer_name": values["name"] or None,
+                "priority": values["priority"] or "normal",
+                "group_id": form_number(values["group_id"]),
+                "assignee_id": form_number(values["assignee_id"]),
+                "tags": [t for t in values["tags"].split(",") if t.strip()],
+                "attachments": uploaded_files(),
+            }
+            channel, colon, email_channel = (values["channel"] or Channel.PHONE).partition(":")
+            if channel == Channel.EMAIL and colon:  # "email:<id>": replies go out by email
+                channel_id = int(email_channel) if email_channel.isdigit() else 0
+                ticket = email_tickets.open_email_ticket(actor, channel_id, **fields)
+            else:
+                ticket = create_ticket(actor, channel=channel, **fields)
         except Invalid as exc:
             flash(exc.message, "error")
             errors = field_errors(exc)
@@ -98,6 +102,7 @@ def _page(customer: Customer | None, values: dict[str, Any], errors: dict[str, s
         values=values,
         errors=errors,
         channels=CHANNELS,
+        email_channels=email_tickets.sending_channels(actor),
         identity_kinds=IDENTITY_KINDS,
         priorities=list(PRIORITY_NAMES.values()),
         groups=users.list_groups(actor),

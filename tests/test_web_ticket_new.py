@@ -101,3 +101,47 @@ def test_sales_are_not_offered_the_form(app, client):
     login(client, sales.email)
     assert 'href="/tickets/new"' not in client.get("/tickets").get_data(as_text=True)
     assert client.get(NEW).status_code == 403
+
+
+def test_a_ticket_opened_by_email_answers_the_customer_by_email(app, client):
+    from helpdesk.models import Outbox, TicketEmailThread
+    from helpdesk.services import messages
+    from tests.email_helpers import make_channel
+    from tests.factories import actor
+
+    channel = make_channel(name="Sales desk", address="sales@dangol.test")
+    agent = make_user(name="Alex", locale="en")
+    login(client, agent.email)
+    form = client.get(NEW).get_data(as_text=True)
+    assert f'value="email:{channel.id}"' in form and "Sales desk (sales@dangol.test)" in form
+
+    by_phone = _post(
+        client,
+        kind="phone",
+        identity="010-2345-6789",
+        subject="Quote",
+        body="Wants a quote",
+        channel=f"email:{channel.id}",
+    )
+    assert by_phone.status_code == 422  # nobody to write to: nothing was created
+    assert "no email address" in unescape(by_phone.get_data(as_text=True))
+    db.session.rollback()
+    assert db.session.scalars(select(Ticket)).all() == []
+
+    made = _post(
+        client,
+        kind="email",
+        identity="Buyer@Example.kr",
+        name="Kim Buyer",
+        subject="Quote",
+        body="Wants a quote for 40 seats",
+        channel=f"email:{channel.id}",
+    )
+    assert made.status_code == 302
+    db.session.rollback()
+    ticket = db.session.scalars(select(Ticket)).one()
+    assert ticket.channel == "email"
+    assert db.session.get(TicketEmailThread, ticket.id).channel_id == channel.id
+    reply = messages.reply_to_ticket(actor(agent), ticket.id, body_text="Here is the quote.")
+    outbox = db.session.scalars(select(Outbox).where(Outbox.message_id == reply.id)).one()
+    assert outbox.channel_id == channel.id  # the reply goes out by email from that channel
