@@ -162,7 +162,8 @@ def add_note(
     body_html: str | None = None,
     attachments: Sequence[UploadedFile] = (),
 ) -> Message:
-    """An internal note, visible to staff only. Sales and marketing may add notes too.
+    """An internal note, visible to staff only. Sales and marketing may add notes too; the
+    colleagues it @mentions are notified.
 
     Notes are allowed on closed and merged tickets: they annotate history, they do not reopen it.
     """
@@ -170,32 +171,14 @@ def add_note(
     if not actor.is_staff:
         raise Forbidden(_l("Only staff can write internal notes."))
     with transaction() as session:
-        ticket = lock_ticket(session, ticket_id)
-        message = add_message(
+        ticket, message = _add_internal(
             session,
-            ticket,
-            direction=Direction.OUT,
-            is_public=False,
-            author_user_id=actor.user_id,
+            actor,
+            ticket_id,
+            "message.noted",
             body_text=body_text,
             body_html=body_html,
             attachments=attachments,
-        )
-        session.flush()  # the message id goes into the audit entry and the event
-        ticket.updated_at = utcnow()
-        audit.record(
-            session,
-            actor,
-            "message.noted",
-            ticket_id=ticket.id,
-            customer_id=ticket.customer_id,
-            data={"message_id": message.id},
-        )
-        publish(
-            session,
-            MessageAdded(
-                ticket_snapshot(ticket), message_snapshot(message), actor_user_id=actor.user_id
-            ),
         )
         notify(
             session,
@@ -226,35 +209,60 @@ def log_call(
     if not actor.is_staff:
         raise Forbidden(_l("Only staff can log calls."))
     with transaction() as session:
-        ticket = lock_ticket(session, ticket_id)
-        message = add_message(
-            session,
-            ticket,
-            direction=Direction.OUT,
-            is_public=False,
-            author_user_id=actor.user_id,
-            body_text=body_text,
-            body_html=None,
-            kind=MessageKind.PHONE,
-            attachments=attachments,
-        )
-        session.flush()  # the message id goes into the audit entry and the event
-        ticket.updated_at = utcnow()
-        audit.record(
+        _, message = _add_internal(
             session,
             actor,
+            ticket_id,
             "message.call_logged",
-            ticket_id=ticket.id,
-            customer_id=ticket.customer_id,
-            data={"message_id": message.id},
-        )
-        publish(
-            session,
-            MessageAdded(
-                ticket_snapshot(ticket), message_snapshot(message), actor_user_id=actor.user_id
-            ),
+            body_text=body_text,
+            attachments=attachments,
+            kind=MessageKind.PHONE,
         )
     return message
+
+
+def _add_internal(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    action: str,
+    *,
+    body_text: str | None,
+    body_html: str | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    kind: str | None = None,
+) -> tuple[Ticket, Message]:
+    """A staff member's internal message (a note, a logged call): written, audited as
+    ``action`` and announced; the ticket's status and SLA clocks are left alone."""
+    ticket = lock_ticket(session, ticket_id)
+    message = add_message(
+        session,
+        ticket,
+        direction=Direction.OUT,
+        is_public=False,
+        author_user_id=actor.user_id,
+        body_text=body_text,
+        body_html=body_html,
+        attachments=attachments,
+        kind=kind,
+    )
+    session.flush()  # the message id goes into the audit entry and the event
+    ticket.updated_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        action,
+        ticket_id=ticket.id,
+        customer_id=ticket.customer_id,
+        data={"message_id": message.id},
+    )
+    publish(
+        session,
+        MessageAdded(
+            ticket_snapshot(ticket), message_snapshot(message), actor_user_id=actor.user_id
+        ),
+    )
+    return ticket, message
 
 
 @dataclass(frozen=True)
